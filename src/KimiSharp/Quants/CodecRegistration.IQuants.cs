@@ -1,0 +1,10 @@
+namespace KimiSharp.Quants;
+
+internal static partial class CodecRegistration
+{
+    /// <summary>The i-quants and the ternary formats (owner: quants-b).</summary>
+    public static void AddIQuantsAndTernary(IQuantCodec?[] table)
+    {
+        _ = table;
+    }
+}
