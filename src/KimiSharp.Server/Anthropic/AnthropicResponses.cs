@@ -29,7 +29,16 @@ public sealed record TextBlock(string Text) : ContentBlock
     public string? Citations => null;
 }
 
-public sealed record ToolUseBlock(string Id, string Name, JsonElement Input) : ContentBlock;
+public sealed record ToolUseBlock(string Id, string Name, JsonElement Input) : ContentBlock
+{
+    /// <summary>The model called the tool itself (as opposed to a server tool); newer clients require it.</summary>
+    public ToolCaller Caller { get; } = ToolCaller.Direct;
+}
+
+public sealed record ToolCaller(string Type)
+{
+    public static ToolCaller Direct { get; } = new("direct");
+}
 
 public sealed record AnthropicUsage(int InputTokens, int OutputTokens)
 {

@@ -11,4 +11,7 @@ public sealed record PreparedPrompt(
     ToolChoice? ToolChoice = null)
 {
     public int TokenCount => Tokens.Length;
+
+    /// <summary>Whatever the backend wants to carry from preparation to generation (e.g. the id mapping).</summary>
+    public object? BackendData { get; init; }
 }
