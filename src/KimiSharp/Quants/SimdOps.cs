@@ -73,4 +73,25 @@ internal static class SimdOps
         var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), SpreadIndex);
         return Avx2.CompareEqual(Avx2.And(spread, BitOfByte), BitOfByte);
     }
+
+    /// <summary>
+    /// From 8 16-bit scales held in both 128-bit lanes of <paramref name="dup"/>: lanes 0..7 = scale 2k, lanes 8..15 = scale 2k+1
+    /// (the two 16-element sub-blocks of a 32-element group, matching pmaddubsw's output order).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> PairScale(Vector256<short> dup, [System.Diagnostics.CodeAnalysis.ConstantExpected(Min = 0, Max = 3)] int k)
+    {
+        var mask = k switch
+        {
+            0 => Vector256.Create((byte)0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3),
+            1 => Vector256.Create((byte)4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7),
+            2 => Vector256.Create((byte)8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11),
+            _ => Vector256.Create((byte)12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15),
+        };
+        return Avx2.Shuffle(dup.AsByte(), mask).AsInt16();
+    }
+
+    /// <summary>The same 8 shorts in both 128-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Duplicate(Vector128<short> v) => Vector256.Create(v, v);
 }
