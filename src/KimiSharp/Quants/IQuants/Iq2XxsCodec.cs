@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -42,6 +43,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
     }
 
     /// <summary>Reference: integer sums per group of 32 times (2s + 1), then d_w·d_a per block, × 1/8 at the end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -68,6 +70,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
         return 0.125f * sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2Xxs;
@@ -97,6 +100,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
         return 0.125f * Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2Xxs;
@@ -124,6 +128,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
         }
         return 0.125f * Sum(acc);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<int> Chunk(Vector512<int> sum, uint* q, sbyte* q8, ulong* grid, ulong* sign, Vector512<uint> scale)
         {
             uint g1 = q[0], s1 = q[1], g2 = q[2], s2 = q[3];

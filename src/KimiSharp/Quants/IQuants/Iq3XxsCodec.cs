@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -46,6 +47,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -78,6 +80,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
         return 0.25f * sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3Xxs;
@@ -108,6 +111,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
         return 0.25f * Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3Xxs;

@@ -46,6 +46,7 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         var values = IQuantGrids.Iq4NlValues;
@@ -83,6 +84,7 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
     internal static Vector256<short> SignedPairs(Vector256<sbyte> w, Vector256<sbyte> a) =>
         Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(a, w));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         var table = LevelTable;

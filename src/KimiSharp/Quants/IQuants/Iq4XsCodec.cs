@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -50,6 +51,7 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         var values = IQuantGrids.Iq4NlValues;
@@ -74,6 +76,7 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         var table = Iq4NlCodec.LevelTable;
