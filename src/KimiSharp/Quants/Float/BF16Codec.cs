@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -26,6 +27,7 @@ internal sealed unsafe class BF16Codec : BlockCodec
         return (float)sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(ushort* x, ushort* y, int n)
     {
         var acc = Vector256<float>.Zero;
