@@ -25,7 +25,12 @@ internal static unsafe class KQuantsAvx512
         Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s), scales);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) => Vector512.Create(Avx.LoadVector256(p0), Avx.LoadVector256(p1));
+    private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
+        Avx512F.InsertVector256(Avx.LoadVector256(p0).AsInt64().ToVector512Unsafe(), Avx.LoadVector256((long*)p1), 1).AsSByte();
+
+    /// <summary>The same 32 bytes in both halves (vbroadcasti64x4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ushort> Broadcast256(byte* p) => Avx512F.BroadcastVector256ToVector512((ulong*)p).AsUInt16();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Fold(Vector512<int> v) => Avx2.Add(v.GetLower(), v.GetUpper());
@@ -90,8 +95,7 @@ internal static unsafe class KQuantsAvx512
             accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
 
             var sc = scalesMins.ToVector512Unsafe();
-            var qh256 = Avx.LoadVector256(w + 16);
-            var qh = Vector512.Create(qh256, qh256);
+            var qh = Broadcast256(w + 16).AsByte();
             sbyte* q8 = (sbyte*)(a + 4);
             var bits0 = Avx512F.LoadVector512(w + 48);
             var bits1 = Avx512F.LoadVector512(w + 112);
@@ -118,6 +122,8 @@ internal static unsafe class KQuantsAvx512
         var lowMask = Vector512.Create((byte)0x0F);
         var two = Vector512.Create((byte)0x30);
         var idx0 = Quarters(0); var idx1 = Quarters(4); var idx2 = Quarters(8); var idx3 = Quarters(12);
+        var shl42 = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)2));
+        var shr02 = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)2));
         for (int b = 0; b < n / 256; b++, w += 210, a += 292)
         {
             var sc16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(w + 192)));
@@ -131,10 +137,10 @@ internal static unsafe class KQuantsAvx512
             for (int half = 0; half < 2; half++, ql += 64, qhp += 32, q8 += 128)
             {
                 var l = Avx512F.LoadVector512(ql);                // [ql 0..31 | ql 32..63] of this half
-                var h256 = Avx.LoadVector256(qhp).AsUInt16();
+                var hb = Broadcast256(qhp);
                 // groups 0,1: low nibbles, high bits 0-1 / 2-3; groups 2,3: high nibbles, high bits 4-5 / 6-7
-                var h01 = Vector512.Create(Avx2.ShiftLeftLogical(h256, 4), Avx2.ShiftLeftLogical(h256, 2)).AsByte() & two;
-                var h23 = Vector512.Create(h256, Avx2.ShiftRightLogical(h256, 2)).AsByte() & two;
+                var h01 = Avx512BW.ShiftLeftLogicalVariable(hb, shl42).AsByte() & two;
+                var h23 = Avx512BW.ShiftRightLogicalVariable(hb, shr02).AsByte() & two;
                 var q01 = (l & lowMask) | h01;
                 var q23 = (Avx512BW.ShiftRightLogical(l.AsUInt16(), 4).AsByte() & lowMask) | h23;
                 s += Madd(q01, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, half == 0 ? idx0 : idx2));
@@ -166,10 +172,8 @@ internal static unsafe class KQuantsAvx512
 
             var sc = Avx2.ConvertToVector256Int16(Sse2.And(packed, mask4)).ToVector512Unsafe();
             sbyte* q8 = (sbyte*)(a + 4);
-            var b0 = Avx.LoadVector256(w + 16).AsUInt16();
-            var b1 = Avx.LoadVector256(w + 48).AsUInt16();
-            var d0 = Vector512.Create(b0, b0);
-            var d1 = Vector512.Create(b1, b1);
+            var d0 = Broadcast256(w + 16);
+            var d1 = Broadcast256(w + 48);
             var s = Madd(Avx512BW.ShiftRightLogicalVariable(d0, shiftA).AsByte() & mask2, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, idx0));
             s += Madd(Avx512BW.ShiftRightLogicalVariable(d0, shiftB).AsByte() & mask2, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, idx1));
             s += Madd(Avx512BW.ShiftRightLogicalVariable(d1, shiftA).AsByte() & mask2, Avx512F.LoadVector512(q8 + 128), Avx512BW.PermuteVar32x16(sc, idx2));
@@ -198,13 +202,10 @@ internal static unsafe class KQuantsAvx512
             var sc16 = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96));
             var minus = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 2);
             var sc = sc16.ToVector512Unsafe();
-            var hm256 = Avx.LoadVector256(w);
-            var hm = Vector512.Create(hm256, hm256);
+            var hm = Broadcast256(w).AsByte();
             sbyte* q8 = (sbyte*)(a + 4);
-            var b0 = Avx.LoadVector256(w + 32).AsUInt16();
-            var b1 = Avx.LoadVector256(w + 64).AsUInt16();
-            var d0 = Vector512.Create(b0, b0);
-            var d1 = Vector512.Create(b1, b1);
+            var d0 = Broadcast256(w + 32);
+            var d1 = Broadcast256(w + 64);
             var u0 = (Avx512BW.ShiftRightLogicalVariable(d0, shiftA).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb0, hb0) & four);
             var u1 = (Avx512BW.ShiftRightLogicalVariable(d0, shiftB).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb1, hb1) & four);
             var u2 = (Avx512BW.ShiftRightLogicalVariable(d1, shiftA).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb2, hb2) & four);
