@@ -37,6 +37,9 @@ internal sealed class ScriptedChatBackend : IChatBackend
 
     public GenerationOptions? LastOptions { get; private set; }
 
+    /// <summary>Completes when a <c>block</c> generation has started and is waiting.</summary>
+    public TaskCompletionSource BlockStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public void ResetForever() => ForeverCancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Release() => _released.TrySetResult();
@@ -76,7 +79,10 @@ internal sealed class ScriptedChatBackend : IChatBackend
         try
         {
             if (reply.Mode == "block")
+            {
+                BlockStarted.TrySetResult();
                 await _released.Task.WaitAsync(cancellationToken);
+            }
 
             if (reply.ToolName is not null)
             {
