@@ -1,0 +1,99 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using static KimiSharp.Quants.IQuants.IQuantMath;
+
+namespace KimiSharp.Quants.IQuants;
+
+/// <summary>
+/// TQ2_0, ternary at 2.0625 bpw. Block of 256 (66 bytes): qs[64], d:f16. Byte m of each 32-byte half j holds
+/// four 2-bit codes; code l is element 128·j + 32·l + m. Value = d·(code − 1).
+/// </summary>
+internal sealed unsafe class Tq2Codec : IQuantCodecBase
+{
+    public override GgmlType Type => GgmlType.TQ2_0;
+
+    protected override void DequantizeBlock(byte* block, float* y)
+    {
+        float d = Half(block + 64);
+        for (int j = 0; j < 64; j += 32)
+            for (int l = 0; l < 4; l++)
+                for (int m = 0; m < 32; m++)
+                    *y++ = (((block[j + m] >> (2 * l)) & 3) - 1) * d;
+    }
+
+    public override IReadOnlyList<DotKernel> Kernels { get; } = DotKernels();
+
+    private static DotKernel[] DotKernels()
+    {
+        var list = new List<DotKernel> { new("Scalar", &DotScalar) };
+        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
+        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        return [.. list];
+    }
+
+    internal static float DotScalar(byte* x, byte* y, int n)
+    {
+        float sum = 0;
+        for (int b = 0; b < n / 256; b++, x += 66, y += Q8KBytes)
+        {
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            int sumi = 0;
+            for (int j = 0; j < 64; j += 32)
+                for (int l = 0; l < 4; l++)
+                    for (int m = 0; m < 32; m++)
+                        sumi += q8[4 * j + 32 * l + m] * (((x[j + m] >> (2 * l)) & 3) - 1);
+            sum += sumi * (*(float*)y * Half(x + 64));
+        }
+        return sum;
+    }
+
+    /// <summary>Σ (c−1)·a = Σ c·a − Σ a: unsigned codes times signed activations, Σ a from the bsums.</summary>
+    internal static float DotAvx2(byte* x, byte* y, int n)
+    {
+        var three = Vector256.Create((byte)3);
+        var ones = Vector256.Create((short)1);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < n / 256; b++, x += 66, y += Q8KBytes)
+        {
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            var pairs = Vector256<short>.Zero;
+            for (int j = 0; j < 2; j++, q8 += 128)
+            {
+                var codes = Avx.LoadVector256(x + 32 * j);
+                pairs += Avx2.MultiplyAddAdjacent(codes & three, Avx.LoadVector256(q8));
+                pairs += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(codes.AsUInt16(), 2).AsByte() & three, Avx.LoadVector256(q8 + 32));
+                pairs += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(codes.AsUInt16(), 4).AsByte() & three, Avx.LoadVector256(q8 + 64));
+                pairs += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(codes.AsUInt16(), 6).AsByte() & three, Avx.LoadVector256(q8 + 96));
+            }
+            var bsums = Avx.LoadVector256((short*)(y + Q8KBsums));
+            var sum = Avx2.MultiplyAddAdjacent(pairs, ones) - Avx2.MultiplyAddAdjacent(bsums, ones);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * Half(x + 64)), Avx.ConvertToVector256Single(sum), acc);
+        }
+        return Sum(acc);
+    }
+
+    internal static float DotAvx512(byte* x, byte* y, int n)
+    {
+        var three = Vector512.Create((byte)3);
+        var ones = Vector512.Create((short)1);
+        var acc = Vector512<float>.Zero;
+        for (int b = 0; b < n / 256; b++, x += 66, y += Q8KBytes)
+        {
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            // Both 32-byte halves side by side; activations gathered to match: half j, code l ↔ q8[128j + 32l ..].
+            var codes = Vector512.Create(Vector256.Load(x), Vector256.Load(x + 32)).AsUInt16();
+            var pairs = Vector512<short>.Zero;
+            pairs += Avx512BW.MultiplyAddAdjacent(codes.AsByte() & three, Pair(q8, 0));
+            pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(codes, 2).AsByte() & three, Pair(q8, 32));
+            pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(codes, 4).AsByte() & three, Pair(q8, 64));
+            pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(codes, 6).AsByte() & three, Pair(q8, 96));
+            var bsums = Vector256.Load((short*)(y + Q8KBsums));
+            var sum = Avx512BW.MultiplyAddAdjacent(pairs, ones).GetLower() + Avx512BW.MultiplyAddAdjacent(pairs, ones).GetUpper()
+                      - Avx2.MultiplyAddAdjacent(bsums, Vector256.Create((short)1));
+            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(*(float*)y * Half(x + 64)), Vector512.Create(Avx.ConvertToVector256Single(sum), Vector256<float>.Zero), acc);
+        }
+        return Sum(acc);
+
+        static Vector512<sbyte> Pair(sbyte* q8, int offset) => Vector512.Create(Vector256.Load(q8 + offset), Vector256.Load(q8 + 128 + offset));
+    }
+}
