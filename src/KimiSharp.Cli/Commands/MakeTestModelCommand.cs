@@ -1,4 +1,6 @@
 using System.CommandLine;
+using KimiSharp.Quants;
+using KimiSharp.TestModels;
 
 namespace KimiSharp.Cli.Commands;
 
@@ -7,7 +9,53 @@ public static class MakeTestModelCommand
     public static Command Create()
     {
         var command = new Command("make-test-model", "Write a small random-weight deepseek2 GGUF for tests, benchmarks and the demo");
-        command.SetAction(_ => CliErrors.Guard(() => throw new NotSupportedException("'make-test-model' is not implemented yet")));
+        var shape = new Option<string>("--shape")
+        {
+            Description = $"Model shape: {string.Join(" | ", TestModelSpec.Shapes.Select(s => s.Name))}",
+            Required = true,
+        };
+        shape.AcceptOnlyFromAmong(TestModelSpec.Shapes.Select(s => s.Name).ToArray());
+        var output = new Option<string>("--out") { Description = "Output file (FILE.gguf; with --split, FILE-0000k-of-0000N.gguf)", Required = true };
+        var type = new Option<string>("--type") { Description = "Weight type: f32, f16, bf16, or a quant type this build can write (q8_0, q4_k, …)", DefaultValueFactory = _ => "f32" };
+        var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1 };
+        var split = new Option<int>("--split") { Description = "Write N parts like gguf-split", DefaultValueFactory = _ => 1 };
+        command.Options.Add(shape);
+        command.Options.Add(output);
+        command.Options.Add(type);
+        command.Options.Add(seed);
+        command.Options.Add(split);
+        command.SetAction(result => CliErrors.Guard(() =>
+        {
+            var spec = TestModelSpec.ForShape(result.GetValue(shape)!) with
+            {
+                Type = ParseType(result.GetValue(type)!),
+                Seed = result.GetValue(seed),
+            };
+            var path = result.GetValue(output)!;
+            var parts = result.GetValue(split);
+            IReadOnlyList<string> written;
+            if (parts > 1)
+            {
+                var prefix = path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? path[..^5] : path;
+                written = TestModelWriter.WriteSplit(spec, prefix, parts);
+            }
+            else
+            {
+                TestModelWriter.Write(spec, path);
+                written = [path];
+            }
+            foreach (var p in written)
+                Console.WriteLine($"{p}  {new FileInfo(p).Length:N0} bytes");
+            return 0;
+        }));
         return command;
+    }
+
+    public static GgmlType ParseType(string text)
+    {
+        foreach (var info in GgmlTypes.All)
+            if (string.Equals(info.Name, text, StringComparison.OrdinalIgnoreCase))
+                return info.Type;
+        throw new ArgumentException($"unknown type '{text}'; known: {string.Join(", ", GgmlTypes.All.Select(i => i.Name.ToLowerInvariant()))}");
     }
 }

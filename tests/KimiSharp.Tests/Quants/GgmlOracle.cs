@@ -22,14 +22,19 @@ public static unsafe class GgmlOracle
     /// <summary>ggml's to_float for <paramref name="type"/> over n elements.</summary>
     public static float[] Dequantize(GgmlType type, ReadOnlySpan<byte> bytes, int n)
     {
-        var traits = Lib.Value.Traits(type);
-        if (traits->to_float == null)
-            throw new NotSupportedException($"ggml has no to_float for {type}");
         QuantCodecs.CheckLengths(type, bytes.Length, n);
         var result = new float[n];
+        if (type == GgmlType.F32)
+        {
+            bytes.CopyTo(MemoryMarshal.AsBytes(result.AsSpan())); // ggml has no to_float for F32: it is the identity
+            return result;
+        }
+        var fn = Lib.Value.Traits(type)->to_float;
+        if (fn == null)
+            fn = Lib.Value.ExportedDequantizer(type); // e.g. Q8_K: exported as dequantize_row_q8_K
         fixed (byte* src = bytes)
         fixed (float* dst = result)
-            traits->to_float(src, dst, n);
+            fn(src, dst, n);
         return result;
     }
 
@@ -113,6 +118,14 @@ public static unsafe class GgmlOracle
         public required string Directory { get; init; }
         public required nint BaseLibrary { get; init; }
         private delegate* unmanaged<int, TypeTraits*> getTraits;
+
+        public delegate* unmanaged<void*, float*, long, void> ExportedDequantizer(GgmlType type)
+        {
+            string name = "dequantize_row_" + type.ToString().ToLowerInvariant().Replace("_k", "_K");
+            return NativeLibrary.TryGetExport(BaseLibrary, name, out var fn)
+                ? (delegate* unmanaged<void*, float*, long, void>)fn
+                : throw new NotSupportedException($"ggml has no dequantizer for {type} ({name})");
+        }
 
         public delegate* unmanaged<float*, void*, long, void> ExportedReferenceQuantizer(GgmlType type)
         {

@@ -1,0 +1,158 @@
+using KimiSharp.Quants;
+
+namespace KimiSharp.Compute;
+
+/// <summary>
+/// y[t, m] = Σ_k W[m, k] · x[t, k] for a quantized weight matrix W (rows × cols) and F32 activations x (tokens × cols):
+/// activations are quantized once per call into the weight type's vec_dot format (as ggml-cpu does), then
+/// weight rows are split into chunks handed out dynamically across the <see cref="WorkerPool"/>. With several
+/// tokens each chunk runs token tiles over its rows so a weight row is read once per tile, not once per token.
+/// </summary>
+public static unsafe class MatMul
+{
+    private const int TokenTile = 8;
+
+    /// <summary>Bytes needed to hold <paramref name="tokens"/> activation rows of <paramref name="cols"/> for a weight type.</summary>
+    public static long ActivationBytes(GgmlType weightType, int cols, int tokens) =>
+        GgmlTypes.Get(QuantCodecs.VecDotType(weightType)).RowBytes(cols) * tokens;
+
+    /// <summary>y (tokens × w.Rows) = x (tokens × w.Cols) · Wᵀ. Uses the pool's scratch buffer for the quantized activations.</summary>
+    public static void Multiply(in QuantMatrix w, ReadOnlySpan<float> x, int tokens, Span<float> y, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        var actType = QuantCodecs.VecDotType(w.Type);
+        long bytes = ActivationBytes(w.Type, w.Cols, tokens);
+        var a = QuantizeActivations(actType, x, tokens, w.Cols, pool.Scratch(bytes), bytes, pool);
+        Multiply(w, a, y, pool);
+    }
+
+    /// <summary>
+    /// Quantizes x (tokens × cols floats) into <paramref name="activationType"/> (see <see cref="QuantCodecs.VecDotType"/>)
+    /// in <paramref name="buffer"/> (at least <see cref="ActivationBytes"/> bytes; it must stay valid while the result is used).
+    /// </summary>
+    public static QuantizedActivations QuantizeActivations(GgmlType activationType, ReadOnlySpan<float> x, int tokens, int cols,
+        byte* buffer, long bufferBytes, WorkerPool? pool = null)
+    {
+        var info = GgmlTypes.Get(activationType);
+        long rowBytes = info.RowBytes(cols);
+        if (tokens < 0 || (long)tokens * cols != x.Length)
+            throw new ArgumentException($"activations: {x.Length} floats is not {tokens} tokens × {cols} columns", nameof(x));
+        if (buffer == null || bufferBytes < rowBytes * tokens)
+            throw new ArgumentException($"{activationType}: activation buffer of {bufferBytes} bytes is smaller than {rowBytes * tokens}", nameof(bufferBytes));
+        if (rowBytes > int.MaxValue)
+            throw new ArgumentException($"{activationType}: activation row of {rowBytes} bytes is too long", nameof(cols));
+        fixed (float* px = x)
+        {
+            var job = new QuantizeJob { X = px, Cols = cols, Dst = buffer, RowBytes = rowBytes, Type = activationType };
+            if (pool is { Threads: > 1 } && tokens >= 4)
+                pool.Run(tokens, &QuantizeRow, &job);
+            else
+                for (int t = 0; t < tokens; t++) QuantizeRow(&job, t);
+        }
+        return new QuantizedActivations(buffer, activationType, tokens, cols, rowBytes);
+    }
+
+    /// <summary>y (a.Tokens × w.Rows) = a · Wᵀ with activations already quantized.</summary>
+    public static void Multiply(in QuantMatrix w, in QuantizedActivations a, Span<float> y, WorkerPool pool) =>
+        MultiplyCore(w, a, null, a.Tokens, y, pool);
+
+    /// <summary>
+    /// y (tokenRows.Length × w.Rows) = the selected activation rows · Wᵀ: row i of y uses activation row tokenRows[i]
+    /// (for MoE: the tokens routed to one expert).
+    /// </summary>
+    public static void Multiply(in QuantMatrix w, in QuantizedActivations a, ReadOnlySpan<int> tokenRows, Span<float> y, WorkerPool pool)
+    {
+        foreach (int t in tokenRows)
+            if ((uint)t >= (uint)a.Tokens)
+                throw new ArgumentOutOfRangeException(nameof(tokenRows), t, $"activation row index outside [0, {a.Tokens})");
+        if (tokenRows.IsEmpty)
+        {
+            if (!y.IsEmpty) throw new ArgumentException($"output holds {y.Length} floats, expected none for an empty selection", nameof(y));
+            return;
+        }
+        fixed (int* idx = tokenRows)
+            MultiplyCore(w, a, idx, tokenRows.Length, y, pool);
+    }
+
+    private static void MultiplyCore(in QuantMatrix w, in QuantizedActivations a, int* tokenIndex, int tokens, Span<float> y, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        if (w.Data == null) throw new ArgumentException("weight matrix is not initialised", nameof(w));
+        var actType = QuantCodecs.VecDotType(w.Type);
+        if (a.Type != actType)
+            throw new ArgumentException($"{w.Type} weights need {actType} activations, got {a.Type}", nameof(a));
+        if (a.Cols != w.Cols)
+            throw new ArgumentException($"{w.Type}: activations have {a.Cols} columns, the matrix has {w.Cols}", nameof(a));
+        if ((long)tokens * w.Rows != y.Length)
+            throw new ArgumentException($"output holds {y.Length} floats, expected {tokens} × {w.Rows}", nameof(y));
+        if (tokens == 0 || w.Rows == 0) return;
+
+        int threads = pool.Threads;
+        // chunks: ~4 per thread for balance, at least 16 rows (as ggml's chunking); fewer rows per chunk when tokens are many
+        int rowsPerTask = Math.Max(16, (w.Rows + threads * 4 - 1) / (threads * 4));
+        if (threads == 1) rowsPerTask = w.Rows;
+        int tasks = (w.Rows + rowsPerTask - 1) / rowsPerTask;
+        fixed (float* py = y)
+        {
+            var job = new MatMulJob
+            {
+                W = w.Data, WRowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Type = w.Type,
+                A = a.Data, ARowBytes = a.RowBytes, TokenIndex = tokenIndex, Tokens = tokens,
+                Y = py, RowsPerTask = rowsPerTask,
+            };
+            pool.Run(tasks, &MultiplyChunk, &job);
+        }
+    }
+
+    private struct MatMulJob
+    {
+        public byte* W;
+        public long WRowBytes;
+        public int Rows, Cols;
+        public GgmlType Type;
+        public byte* A;
+        public long ARowBytes;
+        public int* TokenIndex;
+        public int Tokens;
+        public float* Y;
+        public int RowsPerTask;
+    }
+
+    private static void MultiplyChunk(void* state, int task)
+    {
+        var job = (MatMulJob*)state;
+        var codec = QuantCodecs.GetCodec(job->Type);
+        int r0 = task * job->RowsPerTask, r1 = Math.Min(job->Rows, r0 + job->RowsPerTask);
+        int rows = job->Rows, cols = job->Cols, tokens = job->Tokens;
+        for (int t0 = 0; t0 < tokens; t0 += TokenTile)
+        {
+            int t1 = Math.Min(tokens, t0 + TokenTile);
+            for (int r = r0; r < r1; r++)
+            {
+                byte* wRow = job->W + r * job->WRowBytes;
+                for (int t = t0; t < t1; t++)
+                {
+                    int src = job->TokenIndex == null ? t : job->TokenIndex[t];
+                    job->Y[(long)t * rows + r] = codec.VecDot(wRow, job->A + src * job->ARowBytes, cols);
+                }
+            }
+        }
+    }
+
+    private struct QuantizeJob
+    {
+        public float* X;
+        public int Cols;
+        public byte* Dst;
+        public long RowBytes;
+        public GgmlType Type;
+    }
+
+    private static void QuantizeRow(void* state, int t)
+    {
+        var job = (QuantizeJob*)state;
+        ActivationQuantizer.Quantize(job->Type, new ReadOnlySpan<float>(job->X + (long)t * job->Cols, job->Cols),
+            new Span<byte>(job->Dst + t * job->RowBytes, (int)job->RowBytes));
+    }
+}

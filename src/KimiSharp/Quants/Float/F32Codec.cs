@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace KimiSharp.Quants;
+
+/// <summary>F32: plain floats; dot with F32 activations (ggml's vec_dot_f32).</summary>
+internal sealed unsafe class F32Codec : BlockCodec
+{
+    public override GgmlType Type => GgmlType.F32;
+    public override GgmlType VecDotType => GgmlType.F32;
+    public override int BlockSize => 1;
+    public override int BlockBytes => 4;
+
+    protected override void DequantizeBlock(byte* src, float* dst) => *dst = *(float*)src;
+
+    public override void Quantize(ReadOnlySpan<float> src, Span<byte> dst) => MemoryMarshal.AsBytes(src).CopyTo(dst);
+
+    public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
+        level >= SimdLevel.Avx512 ? FloatDotAvx512.F32((float*)w, (float*)a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2((float*)w, (float*)a, n) : VecDotScalar((float*)w, (float*)a, n);
+
+    internal static float VecDotScalar(float* w, float* a, int n)
+    {
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+            sum += w[i] * a[i];
+        return (float)sum;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static float VecDotAvx2(float* w, float* a, int n)
+    {
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(w + i), Avx.LoadVector256(a + i), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.LoadVector256(w + i + 8), Avx.LoadVector256(a + i + 8), acc1);
+        }
+        float sum = SimdOps.HorizontalSum(Avx.Add(acc0, acc1));
+        for (; i < n; i++)
+            sum += w[i] * a[i];
+        return sum;
+    }
+}
