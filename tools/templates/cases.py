@@ -351,6 +351,7 @@ MORE_FEATURES = [
     ("error/int_unpack_too_many", "{% set a, b = [1, 2, 3] %}", {}),
     ("error/not_iterable_int", "{% for x in 5 %}{% endfor %}", {}),
     ("error/unhashable_key", "{{ {[1]: 2} }}", {}),
+    ("hf/generation_tag", "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}!{% endgeneration %}{% else %}{{ m.content }}{% endif %}\n{% endfor %}", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}),
 ]
 
 
