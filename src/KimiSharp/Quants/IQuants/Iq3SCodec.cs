@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -43,6 +44,7 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -72,6 +74,7 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3S;
@@ -98,6 +101,7 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
         return Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3S;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -40,6 +41,7 @@ internal sealed unsafe class Tq1Codec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -65,6 +67,7 @@ internal sealed unsafe class Tq1Codec : IQuantCodecBase
     /// Digit n of every byte at once: multiply by 3ⁿ with wrapping byte adds, then take the high byte of v·3 per
     /// 16-bit lane (odd and even bytes separately). Σ (digit−1)·a = Σ digit·a − Σ a, Σ a from the bsums.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         var three = Vector256.Create((ushort)3);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -31,6 +32,7 @@ internal sealed unsafe class Tq2Codec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -48,6 +50,7 @@ internal sealed unsafe class Tq2Codec : IQuantCodecBase
     }
 
     /// <summary>Σ (c−1)·a = Σ c·a − Σ a: unsigned codes times signed activations, Σ a from the bsums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         var three = Vector256.Create((byte)3);
@@ -72,6 +75,7 @@ internal sealed unsafe class Tq2Codec : IQuantCodecBase
         return Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         var three = Vector512.Create((byte)3);
@@ -94,6 +98,7 @@ internal sealed unsafe class Tq2Codec : IQuantCodecBase
         }
         return Sum(acc);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<sbyte> Pair(sbyte* q8, int offset) => Vector512.Create(Vector256.Load(q8 + offset), Vector256.Load(q8 + 128 + offset));
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -60,15 +61,17 @@ internal sealed unsafe class Q4_1Codec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
         float mins = 0;
         for (int b = 0; b < n / 32; b++, w += 20, a += 36)
         {
             var p = SimdOps.DotU8S8(SimdOps.Nibbles16(w + 4), Avx.LoadVector256((sbyte*)(a + 4)));
-            acc = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)w) * Fp16.ToFloat(*(ushort*)a)), Avx.ConvertToVector256Single(p), acc);
-            mins += Fp16.ToFloat(*(ushort*)(w + 2)) * Fp16.ToFloat(*(ushort*)(a + 2));
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc);
+            mins += f16[*(ushort*)(w + 2)] * f16[*(ushort*)(a + 2)];
         }
         return SimdOps.HorizontalSum(acc) + mins;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -66,8 +67,10 @@ internal sealed unsafe class Q5_0Codec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
         var sixteen = Vector256.Create((byte)16);
         for (int b = 0; b < n / 32; b++, w += 22, a += 34)
@@ -75,7 +78,7 @@ internal sealed unsafe class Q5_0Codec : BlockCodec
             var q8 = Avx.LoadVector256((sbyte*)(a + 2));
             var q = Avx2.Or(SimdOps.Nibbles16(w + 6), Avx2.And(SimdOps.BitsToBytes(*(uint*)(w + 2)), sixteen));
             var p = Avx2.Subtract(SimdOps.DotU8S8(q, q8), SimdOps.DotU8S8(sixteen, q8));
-            acc = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)w) * Fp16.ToFloat(*(ushort*)a)), Avx.ConvertToVector256Single(p), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc);
         }
         return SimdOps.HorizontalSum(acc);
     }

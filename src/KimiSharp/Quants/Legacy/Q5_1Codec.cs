@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -70,8 +71,10 @@ internal sealed unsafe class Q5_1Codec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
         var sixteen = Vector256.Create((byte)16);
         float mins = 0;
@@ -79,8 +82,8 @@ internal sealed unsafe class Q5_1Codec : BlockCodec
         {
             var q = Avx2.Or(SimdOps.Nibbles16(w + 8), Avx2.And(SimdOps.BitsToBytes(*(uint*)(w + 4)), sixteen));
             var p = SimdOps.DotU8S8(q, Avx.LoadVector256((sbyte*)(a + 4)));
-            acc = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)w) * Fp16.ToFloat(*(ushort*)a)), Avx.ConvertToVector256Single(p), acc);
-            mins += Fp16.ToFloat(*(ushort*)(w + 2)) * Fp16.ToFloat(*(ushort*)(a + 2));
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc);
+            mins += f16[*(ushort*)(w + 2)] * f16[*(ushort*)(a + 2)];
         }
         return SimdOps.HorizontalSum(acc) + mins;
     }
