@@ -121,6 +121,14 @@ internal sealed class JinjaParser
             case "call": return ParseCallBlock(begin);
             case "filter": return ParseFilterBlock(begin);
             case "with": return ParseWith(begin);
+            case "generation":
+                {
+                    // Hugging Face's AssistantTracker extension: the block renders its body (it only records offsets)
+                    ExpectBlockEnd();
+                    var body = ParseBody(["endgeneration"]);
+                    ExpectEnd("endgeneration");
+                    return new WithStmt([], body, begin.Line, begin.Column);
+                }
             case "break" or "continue":
                 if (_loopDepth == 0) throw Error($"'{name.Value}' outside of a loop", name);
                 ExpectBlockEnd();
