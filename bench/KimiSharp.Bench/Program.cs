@@ -22,6 +22,11 @@ public static class Program
             QuickCompare.Bandwidth();
             return;
         }
+        if (args.Length > 0 && args[0] == "tokenizer")
+        {
+            Text.TokenizerBench.Quick();
+            return;
+        }
         if (args.Length > 0 && args[0] == "report")
         {
             Report(args.Skip(1).ToArray());

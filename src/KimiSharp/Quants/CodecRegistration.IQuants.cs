@@ -1,3 +1,5 @@
+using KimiSharp.Quants.IQuants;
+
 namespace KimiSharp.Quants;
 
 internal static partial class CodecRegistration
@@ -5,6 +7,7 @@ internal static partial class CodecRegistration
     /// <summary>The i-quants and the ternary formats (owner: quants-b).</summary>
     public static void AddIQuantsAndTernary(IQuantCodec?[] table)
     {
-        _ = table;
+        foreach (var codec in IQuantCodecs.All)
+            table[(int)codec.Type] = codec;
     }
 }

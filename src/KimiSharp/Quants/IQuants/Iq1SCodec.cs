@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using static KimiSharp.Quants.IQuants.IQuantMath;
+
+namespace KimiSharp.Quants.IQuants;
+
+/// <summary>
+/// IQ1_S, 1.5625 bpw. Block of 256 (50 bytes): d:f16, qs[32] (low 8 bits of 11-bit grid indices, 8 lanes each),
+/// qh[8]:u16 per group of 32 (bits 3l..3l+2: index bits 8..10 of point l; bits 12..14: scale s; bit 15: sign of delta).
+/// Value = d·(2s + 1)·(grid lane ± 1/8), lanes in {−1, 0, 1}.
+/// </summary>
+internal sealed unsafe class Iq1SCodec : IQuantCodecBase
+{
+    public const float Delta = 0.125f;
+
+    public override GgmlType Type => GgmlType.IQ1_S;
+
+    protected override void DequantizeBlock(byte* block, float* y)
+    {
+        float d = Half(block);
+        byte* qs = block + 2;
+        ushort* qh = (ushort*)(block + 34);
+        for (int ib = 0; ib < 8; ib++, qs += 4)
+        {
+            float dl = d * (2 * ((qh[ib] >> 12) & 7) + 1);
+            float delta = (qh[ib] & 0x8000) != 0 ? -Delta : Delta;
+            for (int l = 0; l < 4; l++, y += 8)
+            {
+                sbyte* grid = (sbyte*)(IQuantGrids.Iq1S + (qs[l] | (((qh[ib] >> (3 * l)) & 7) << 8)));
+                for (int j = 0; j < 8; j++)
+                    y[j] = dl * (grid[j] + delta);
+            }
+        }
+    }
+
+    public override IReadOnlyList<DotKernel> Kernels { get; } = DotKernels();
+
+    private static DotKernel[] DotKernels()
+    {
+        var list = new List<DotKernel> { new("Scalar", &DotScalar) };
+        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
+        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        return [.. list];
+    }
+
+    /// <summary>Reference: Σ (2s+1)·Σ grid·a and Σ (2s+1)·±1·Σ a (from bsums), combined as d·(first + second/8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotScalar(byte* x, byte* y, int n)
+    {
+        float sum = 0;
+        for (int b = 0; b < n / 256; b++, x += 50, y += Q8KBytes)
+        {
+            byte* qs = x + 2;
+            ushort* qh = (ushort*)(x + 34);
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            short* bsums = (short*)(y + Q8KBsums);
+            int sumGrid = 0, sumDelta = 0;
+            for (int ib = 0; ib < 8; ib++, qs += 4)
+            {
+                int ls = 2 * ((qh[ib] >> 12) & 7) + 1;
+                int delta = (qh[ib] & 0x8000) != 0 ? -1 : 1;
+                int groupSum = 0;
+                for (int l = 0; l < 4; l++, q8 += 8)
+                {
+                    sbyte* grid = (sbyte*)(IQuantGrids.Iq1S + (qs[l] | (((qh[ib] >> (3 * l)) & 7) << 8)));
+                    for (int j = 0; j < 8; j++)
+                        groupSum += q8[j] * grid[j];
+                }
+                sumGrid += ls * groupSum;
+                sumDelta += ls * delta * (bsums[2 * ib] + bsums[2 * ib + 1]);
+            }
+            sum += Half(x) * *(float*)y * (sumGrid + Delta * sumDelta);
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// Uses grid lanes plus one (unsigned 0..2) so u8×s8 products work directly: Σ g·a = Σ (g+1)·a − Σ a,
+    /// with Σ a per group from the Q8_K bsums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotAvx2(byte* x, byte* y, int n)
+    {
+        ulong* grid = IQuantGrids.Iq1SPlusOne;
+        var acc = Vector256<float>.Zero;
+        float accScalar = 0;
+        for (int b = 0; b < n / 256; b++, x += 50, y += Q8KBytes)
+        {
+            byte* qs = x + 2;
+            ushort* qh = (ushort*)(x + 34);
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            short* bsums = (short*)(y + Q8KBsums);
+            var sum = Vector256<int>.Zero;
+            int correction = 0, sumDelta = 0;
+            for (int ib = 0; ib < 8; ib++, qs += 4, q8 += 32)
+            {
+                int h = qh[ib];
+                var w = Vector256.Create(grid[qs[0] | ((h << 8) & 0x700)], grid[qs[1] | ((h << 5) & 0x700)],
+                                         grid[qs[2] | ((h << 2) & 0x700)], grid[qs[3] | ((h >> 1) & 0x700)]).AsByte();
+                int ls = 2 * ((h >> 12) & 7) + 1;
+                sum += DotScaled(w, Avx.LoadVector256(q8), Vector256.Create((short)ls));
+                int groupA = bsums[2 * ib] + bsums[2 * ib + 1];
+                correction += ls * groupA;
+                sumDelta += (h & 0x8000) != 0 ? -ls * groupA : ls * groupA;
+            }
+            float d = Half(x) * *(float*)y;
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sum), acc);
+            accScalar += d * (Delta * sumDelta - correction);
+        }
+        return Sum(acc) + accScalar;
+    }
+
+    /// <summary>
+    /// 64 lanes per step, grid indices assembled with pdep (four 11-bit indices per 64-bit word), and the delta and
+    /// plus-one corrections done once per block on the bsums: with S_g = Σ a over group g,
+    /// 8·Σ (g + δ/8)·a·ls = 8·Σ ls·Σ (g+1)·a + Σ ls·(δ − 8)·S_g, all in exact integers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotAvx512(byte* x, byte* y, int n)
+    {
+        ulong* grid = IQuantGrids.Iq1SPlusOne;
+        float* f16 = HalfTable;
+        // Scale placement for steps 0..3: i16 lanes 0..15 take group 2k's scale, lanes 16..31 group 2k+1's.
+        var pick = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        var two = Vector512.Create((ushort)2);
+        var acc = Vector512<float>.Zero;
+        for (int b = 0; b < n / 256; b++, x += 50, y += Q8KBytes)
+        {
+            byte* qs = x + 2;
+            ushort* qh = (ushort*)(x + 34);
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            var h = Vector128.Load(qh).AsInt16();
+            var ls = ((h >>> 12) & Vector128.Create((short)7)) * 2 + Vector128<short>.One;
+            var factor = Vector128.Create((short)-7) + ((h >> 15) << 1);          // δ − 8 ∈ {−7, −9}
+            var c = ls * factor;
+            var correction = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)),
+                                                      Vector256.Create(Sse2.UnpackLow(c, c), Sse2.UnpackHigh(c, c)));
+            var scales = Vector512.Create(Vector256.Create(ls, ls), Vector256.Create(ls, ls)).AsUInt16();
+            var sum = Vector512<int>.Zero;
+            var sel = pick;
+            for (int k = 0; k < 4; k++, qs += 8, q8 += 64, sel += two)
+            {
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k], 0x0700070007000700UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k + 1], 0x0700070007000700UL);
+                var w = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
+                                         grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
+                sum += DotScaled(w, Vector512.Load(q8), Avx512BW.PermuteVar32x16(scales, sel).AsInt16());
+            }
+            var total = ((sum.GetLower() + sum.GetUpper()) << 3) + correction;
+            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Vector512.Create(Avx.ConvertToVector256Single(total), Vector256<float>.Zero), acc);
+        }
+        return Delta * Sum(acc);
+    }
+}
