@@ -64,6 +64,7 @@ public static class Program
         }
         _ = types;
         Console.WriteLine(string.Join(Environment.NewLine, lines));
-        File.WriteAllLines("quant-bench-report.md", lines);
+        Directory.CreateDirectory("BenchmarkDotNet.Artifacts");
+        File.WriteAllLines(Path.Combine("BenchmarkDotNet.Artifacts", "quant-bench-report.md"), lines);
     }
 }
