@@ -17,6 +17,11 @@ public static class Program
             QuickCompare.Run(args.Skip(1).ToArray());
             return;
         }
+        if (args.Length > 0 && args[0] == "tokenizer")
+        {
+            Text.TokenizerBench.Quick();
+            return;
+        }
         if (args.Length > 0 && args[0] == "report")
         {
             Report(args.Skip(1).ToArray());

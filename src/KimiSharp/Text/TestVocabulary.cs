@@ -32,6 +32,8 @@ public static class TestVocabulary
         ("<|tool_call_end|>", TokenType.UserDefined),
     ];
 
+    private static readonly Lazy<string[]> LearnedMerges = new(() => LearnMerges(TrainingText.ReplaceLineEndings("\n"), MergeCount));
+
     public static TokenizerData Build()
     {
         var tokens = new List<string>(1024);
@@ -42,7 +44,7 @@ public static class TestVocabulary
             types.Add((int)TokenType.Normal);
         }
 
-        string[] merges = LearnMerges(TrainingText.ReplaceLineEndings("\n"), MergeCount);
+        string[] merges = (string[])LearnedMerges.Value.Clone();
         foreach (string merge in merges)
         {
             tokens.Add(merge.Replace(" ", "", StringComparison.Ordinal));

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace KimiSharp.Conformance.LlamaCpp;
+
+/// <summary>
+/// llama.cpp (through LLamaSharp 0.30.0, CPU backend) as the reference implementation: loads a GGUF with flash
+/// attention off and an F32 K/V cache, evaluates token sequences in one batch with logits for every position,
+/// and generates greedily. Native libraries come from runtimes/linux-x64/native/{avx512,avx2,avx,noavx} in the
+/// test output (copied there by LLamaSharp.Backend.Cpu); LLamaSharp picks the best one for this CPU.
+/// </summary>
+public sealed class LlamaReference : IDisposable
+{
+    private static readonly ConcurrentQueue<string> RecentLog = new();
+    private static readonly object InitLock = new();
+    private static bool _initialized;
+
+    private readonly LLamaWeights _weights;
+    private readonly ModelParams _params;
+
+    private LlamaReference(string path, int contextSize, int threads)
+    {
+        _params = new ModelParams(path)
+        {
+            ContextSize = (uint)contextSize,
+            BatchSize = (uint)contextSize,
+            UBatchSize = (uint)contextSize,
+            Threads = threads,
+            BatchThreads = threads,
+            GpuLayerCount = 0,
+            FlashAttention = false,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+        };
+        _weights = LLamaWeights.LoadFromFile(_params);
+        VocabSize = _weights.Vocab.Count;
+    }
+
+    /// <summary>Vocabulary size as llama.cpp sees it (rows of the logits).</summary>
+    public int VocabSize { get; }
+
+    /// <summary>The native llama.cpp model (for tokenizer checks and metadata).</summary>
+    public LLamaWeights Weights => _weights;
+
+    /// <summary>Loads <paramref name="path"/> (a file or part 1 of a split set). Throws <see cref="InvalidOperationException"/> with llama.cpp's last log lines on failure.</summary>
+    public static LlamaReference Load(string path, int contextSize = 256, int threads = 2)
+    {
+        EnsureNativeLibrary();
+        while (RecentLog.TryDequeue(out _))
+        {
+        }
+        try
+        {
+            return new LlamaReference(path, contextSize, threads);
+        }
+        catch (Exception e) when (e is not InvalidOperationException)
+        {
+            throw new InvalidOperationException($"llama.cpp could not load {path}: {e.Message}\n{string.Join("", RecentLog)}", e);
+        }
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/> as one sequence from position 0 in a single batch of a fresh context and
+    /// returns the logits of every position: result[t][v].
+    /// </summary>
+    public float[][] EvaluateAll(IReadOnlyList<int> tokens)
+    {
+        if (tokens.Count == 0 || tokens.Count > _params.ContextSize)
+            throw new ArgumentException($"between 1 and {_params.ContextSize} tokens, got {tokens.Count}", nameof(tokens));
+        using var context = _weights.CreateContext(_params);
+        var batch = new LLamaBatch();
+        for (var i = 0; i < tokens.Count; i++)
+            batch.Add(tokens[i], i, LLamaSeqId.Zero, logits: true);
+        Decode(context, batch);
+        var result = new float[tokens.Count][];
+        for (var i = 0; i < tokens.Count; i++)
+            result[i] = context.NativeHandle.GetLogitsIth(i).ToArray();
+        return result;
+    }
+
+    /// <summary>Greedy (argmax) generation of <paramref name="count"/> tokens after <paramref name="prompt"/> (prompt in one batch, then one token per step).</summary>
+    public int[] GenerateGreedy(IReadOnlyList<int> prompt, int count)
+    {
+        if (prompt.Count == 0 || prompt.Count + count > _params.ContextSize)
+            throw new ArgumentException("prompt plus generated tokens must fit in the context", nameof(count));
+        using var context = _weights.CreateContext(_params);
+        var batch = new LLamaBatch();
+        for (var i = 0; i < prompt.Count; i++)
+            batch.Add(prompt[i], i, LLamaSeqId.Zero, logits: i == prompt.Count - 1);
+        Decode(context, batch);
+        var output = new int[count];
+        var position = prompt.Count;
+        for (var k = 0; k < count; k++)
+        {
+            var logits = context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
+            var best = ArgMax(logits);
+            output[k] = best;
+            if (k == count - 1)
+                break;
+            batch.Clear();
+            batch.Add(best, position++, LLamaSeqId.Zero, logits: true);
+            Decode(context, batch);
+        }
+        return output;
+    }
+
+    /// <summary>llama.cpp's tokenization of <paramref name="text"/> (llama_tokenize with add_special / parse_special).</summary>
+    public int[] Tokenize(string text, bool addBos = false, bool parseSpecial = false) =>
+        _weights.NativeHandle.Tokenize(text, addBos, parseSpecial, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+
+    /// <summary>Index of the largest value (the first one on ties, as a plain argmax).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+            if (values[i] > values[best])
+                best = i;
+        return best;
+    }
+
+    private static void Decode(LLamaContext context, LLamaBatch batch)
+    {
+        var result = context.NativeHandle.Decode(batch);
+        if (result != DecodeResult.Ok)
+            throw new InvalidOperationException($"llama_decode failed: {result}\n{string.Join("", RecentLog)}");
+    }
+
+    private static void EnsureNativeLibrary()
+    {
+        lock (InitLock)
+        {
+            if (_initialized)
+                return;
+            // Keep llama.cpp's (verbose) log out of test output, but remember the tail for error messages.
+            NativeLogConfig.llama_log_set((level, message) =>
+            {
+                RecentLog.Enqueue(message);
+                while (RecentLog.Count > 40 && RecentLog.TryDequeue(out _))
+                {
+                }
+            });
+            _initialized = true;
+        }
+    }
+
+    public void Dispose() => _weights.Dispose();
+}
