@@ -60,18 +60,15 @@ internal static class SimdOps
         return Avx2.And(both, Vector256.Create((byte)0x0F));
     }
 
-    private static readonly Vector256<byte> SpreadIndex = Vector256.Create(
-        (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-
-    private static readonly Vector256<byte> BitOfByte = Vector256.Create(
-        (byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-
     /// <summary>32 bits → 32 bytes: byte j = 0xFF when bit j is set, else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<byte> BitsToBytes(uint bits)
     {
-        var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), SpreadIndex);
-        return Avx2.CompareEqual(Avx2.And(spread, BitOfByte), BitOfByte);
+        var spreadIndex = Vector256.Create(
+            (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var bitOfByte = Vector256.Create(0x8040201008040201UL).AsByte();
+        var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), spreadIndex);
+        return Avx2.CompareEqual(Avx2.And(spread, bitOfByte), bitOfByte);
     }
 
     /// <summary>

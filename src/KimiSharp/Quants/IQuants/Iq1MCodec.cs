@@ -128,21 +128,19 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
     }
 
     /// <summary>
-    /// 64 lanes per step: pdep-assembled grid indices, lanes u = 8·(g+1) + (δ+1) built in vector registers
-    /// (δ per 8 lanes from bit 3 of each qh nibble), 16 three-bit scales unpacked once per block, and the
+    /// 64 lanes per step: pdep-assembled indices into <see cref="IQuantGrids.Iq1MLanes"/> (lanes u = 8·(g+1) + (δ+1),
+    /// δ from bit 3 of each qh nibble), 16 three-bit scales unpacked once per block, and the
     /// −9·Σ a correction from the bsums: 8·Σ (g + δ/8)·a·ls = Σ ls·Σ u·a − 9·Σ ls·S.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
-        ulong* grid = IQuantGrids.Iq1SPlusOne;
+        ulong* lanes = IQuantGrids.Iq1MLanes;
         float* f16 = HalfTable;
         var wordOfScale = Vector256.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
         var shiftOfScale = Vector256.Create((ushort)0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9);
         var pick = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         var four = Vector512.Create((ushort)4);
-        var deltaShift = Vector512.Create(3UL, 7, 11, 15, 19, 23, 27, 31);
-        var twos = Vector512.Create(0x0202020202020202UL);
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 56, y += Q8KBytes)
         {
@@ -159,12 +157,11 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
             for (int k = 0; k < 4; k++, qs += 8, qh += 4, q8 += 64, sel += four)
             {
                 uint h = *(uint*)qh;
-                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | (Bmi2.X64.ParallelBitDeposit(h & 0xFFFF, 0x0F000F000F000F00UL) & 0x0700070007000700UL);
-                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | (Bmi2.X64.ParallelBitDeposit(h >> 16, 0x0F000F000F000F00UL) & 0x0700070007000700UL);
-                var g = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
-                                         grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]);
-                var positive = Vector512.Equals(Avx512F.ShiftRightLogicalVariable(Vector512.Create((ulong)h), deltaShift) & Vector512<ulong>.One, Vector512<ulong>.Zero);
-                var u = (g << 3) + (positive & twos);
+                // 12-bit table index per point: 8 bits from qs, then the qh nibble (3 index bits and the delta sign).
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h & 0xFFFF, 0x0F000F000F000F00UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 16, 0x0F000F000F000F00UL);
+                var u = Vector512.Create(lanes[(ushort)i0], lanes[(ushort)(i0 >> 16)], lanes[(ushort)(i0 >> 32)], lanes[i0 >> 48],
+                                         lanes[(ushort)i1], lanes[(ushort)(i1 >> 16)], lanes[(ushort)(i1 >> 32)], lanes[i1 >> 48]);
                 sum += DotScaled(u.AsByte(), Vector512.Load(q8), Avx512BW.PermuteVar32x16(scales, sel).AsInt16());
             }
             var total = sum.GetLower() + sum.GetUpper() - correction * 9;

@@ -1,0 +1,284 @@
+using KimiSharp.Compute;
+using KimiSharp.Quants;
+
+namespace KimiSharp.Models.DeepSeek2;
+
+/// <summary>
+/// The deepseek2 forward pass for a micro-batch of T tokens of one sequence, as llama.cpp's graph computes
+/// it (shapes beside each step; E embedding, H heads, Dn/Dr nope/rope head parts, R kv_lora_rank, Dv value head).
+/// </summary>
+internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool)
+{
+    private readonly YarnRope _rope = new(c.RopeDim, c.RopeFreqBase, c.RopeFreqScale, c.YarnOriginalContext,
+        c.YarnExtFactor, c.RopeAttnFactor, c.YarnBetaFast, c.YarnBetaSlow);
+    private readonly ExpertRouter _router = new(c);
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> at positions start.. and writes logits: of every token
+    /// (logits.Length = T·vocab), of the last one (logits.Length = vocab) or of none (empty).
+    /// </summary>
+    public void Run(ReadOnlySpan<int> tokens, int start, LatentKvCache cache, ForwardBuffers b, Span<float> logits)
+    {
+        int t = tokens.Length, e = c.EmbeddingLength;
+        var x = new Span<float>(b.X, t * e);                                    // [T, E] residual stream
+
+        Embed(tokens, x);
+        RopeTables(start, t, b);
+        for (int il = 0; il < c.LayerCount; il++)
+        {
+            var layer = w.Layers[il];
+            var h = new Span<float>(b.H, t * e);
+            RmsNorm.Apply(x, Vec(layer.AttnNorm, e), c.RmsEps, h);             // [T, E]
+            Attention(layer, h, t, start, cache, b);                            // b.Proj = [T, E]
+            Add(x, new Span<float>(b.Proj, t * e));                             // x += attn
+
+            RmsNorm.Apply(x, Vec(layer.FfnNorm, e), c.RmsEps, h);              // [T, E]
+            if (layer.IsDense)
+                DenseFfn(layer, h, t, b);                                       // b.Down = [T, E]
+            else
+                Moe(layer, h, t, b);                                            // b.Down = [T, E]
+            Add(x, new Span<float>(b.Down, t * e));                             // x += ffn
+        }
+
+        // Final norm and LM head, for all tokens or only the last (none for an empty span).
+        if (logits.IsEmpty)
+            return;
+        bool all = logits.Length == t * c.VocabSize;
+        int first = all ? 0 : t - 1, rows = all ? t : 1;
+        var outIn = new Span<float>(b.H, rows * e);
+        RmsNorm.Apply(x.Slice(first * e, rows * e), Vec(w.OutputNorm, e), c.RmsEps, outIn);
+        MatMul.Multiply(w.Output, outIn, rows, logits[..(rows * c.VocabSize)], pool);  // [rows, vocab]
+    }
+
+    private void Embed(ReadOnlySpan<int> tokens, Span<float> x)
+    {
+        var emb = w.TokenEmbedding;
+        long rowBytes = GgmlTypes.Get(emb.Type).RowBytes(c.EmbeddingLength);
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            int id = tokens[i];
+            if ((uint)id >= (uint)c.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), id, $"token id out of 0..{c.VocabSize - 1}");
+            var row = new ReadOnlySpan<byte>(emb.Data + id * rowBytes, checked((int)rowBytes));
+            QuantCodecs.Dequantize(emb.Type, row, x.Slice(i * c.EmbeddingLength, c.EmbeddingLength));
+        }
+    }
+
+    private void RopeTables(int start, int t, ForwardBuffers b)
+    {
+        int half = c.RopeDim / 2;
+        for (int i = 0; i < t; i++)
+            _rope.Table(start + i, new Span<float>(b.RopeCos + i * half, half), new Span<float>(b.RopeSin + i * half, half));
+    }
+
+    /// <summary>MLA attention in absorbed (latent) form; result in b.Proj.</summary>
+    private void Attention(LayerWeights layer, Span<float> h, int t, int start, LatentKvCache cache, ForwardBuffers b)
+    {
+        int e = c.EmbeddingLength, nh = c.HeadCount, dn = c.QkNopeDim, dr = c.RopeDim, dk = c.QkHeadDim;
+        int r = c.KvLoraRank, dv = c.ValueHeadDim, row = c.LatentRowLength, half = dr / 2;
+
+        // q = QB · RmsNorm(QA · h)  or  q = Q · h                           [T, H·(Dn+Dr)]
+        var q = new Span<float>(b.Q, t * nh * dk);
+        if (layer.QA is { } qaMatrix)
+        {
+            var qa = new Span<float>(b.QA, t * c.QLoraRank);
+            MatMul.Multiply(qaMatrix, h, t, qa, pool);
+            RmsNorm.Apply(qa, Vec(layer.QANorm, c.QLoraRank), c.RmsEps, qa);
+            MatMul.Multiply(layer.QB, qa, t, q, pool);
+        }
+        else
+        {
+            MatMul.Multiply(layer.QB, h, t, q, pool);
+        }
+
+        // kv_a = KvA · h = [c (R) | k_pe (Dr)]; c ← RmsNorm(c); k_pe roped; row appended to the cache.
+        var kva = new Span<float>(b.KvA, t * row);
+        MatMul.Multiply(layer.KvA, h, t, kva, pool);
+        for (int i = 0; i < t; i++)
+        {
+            var kvRow = kva.Slice(i * row, row);
+            RmsNorm.Apply(kvRow[..r], Vec(layer.KvANorm, r), c.RmsEps, kvRow[..r]);
+            _rope.Rotate(kvRow[r..], Table(b.RopeCos, i, half), Table(b.RopeSin, i, half));
+            cache.Write(layer.Index, start + i, kvRow);
+        }
+
+        // q_nope per head → q_abs = KB[h] · q_nope (latent space)             [H, T, R]
+        for (int hd = 0; hd < nh; hd++)
+            for (int i = 0; i < t; i++)
+                q.Slice((i * nh + hd) * dk, dn).CopyTo(new Span<float>(b.QNope + ((long)hd * t + i) * dn, dn));
+        for (int hd = 0; hd < nh; hd++)
+            MatMul.Multiply(layer.KB[hd], new Span<float>(b.QNope + (long)hd * t * dn, t * dn), t,
+                new Span<float>(b.QAbs + (long)hd * t * r, t * r), pool);
+
+        // Q[t, h] = [q_abs (R) | rope(q_pe) (Dr)]                            [T, H, R+Dr]
+        for (int i = 0; i < t; i++)
+            for (int hd = 0; hd < nh; hd++)
+            {
+                var dst = new Span<float>(b.QFull + ((long)i * nh + hd) * row, row);
+                new Span<float>(b.QAbs + ((long)hd * t + i) * r, r).CopyTo(dst);
+                q.Slice((i * nh + hd) * dk + dn, dr).CopyTo(dst[r..]);
+                _rope.Rotate(dst[r..], Table(b.RopeCos, i, half), Table(b.RopeSin, i, half));
+            }
+
+        // o_lat[h, t] = softmax(kq_scale · Q·K) · C over the visible cache rows   [H, T, R]
+        float* keys = cache.Rows(layer.Index, start + t, b.KvDecoded, b.KvDecodedLength);
+        var job = new AttentionJob
+        {
+            Buffers = b.Scores, ScoresPerChunk = b.ScoresPerWorker, QFull = b.QFull, OLat = b.OLat, Keys = keys,
+            Tokens = t, Start = start, Heads = nh, Row = row, Latent = r, Scale = c.KqScale,
+            Rows = nh * t, Chunks = Math.Min(nh * t, b.ScoreChunks),
+        };
+        pool.Run(job.Chunks, &AttendChunk, &job);
+
+        // o[h] = VB[h] · o_lat[h]                                             [H, T, Dv] → [T, H·Dv]
+        for (int hd = 0; hd < nh; hd++)
+            MatMul.Multiply(layer.VB[hd], new Span<float>(b.OLat + (long)hd * t * r, t * r), t,
+                new Span<float>(b.OHead + (long)hd * t * dv, t * dv), pool);
+        for (int i = 0; i < t; i++)
+            for (int hd = 0; hd < nh; hd++)
+                new Span<float>(b.OHead + ((long)hd * t + i) * dv, dv)
+                    .CopyTo(new Span<float>(b.AttnOut + ((long)i * nh + hd) * dv, dv));
+
+        MatMul.Multiply(layer.Output, new Span<float>(b.AttnOut, t * nh * dv), t, new Span<float>(b.Proj, t * e), pool);
+    }
+
+    /// <summary>Dense SwiGLU FFN: Down · (silu(Gate·h) ⊙ Up·h); result in b.Down.</summary>
+    private void DenseFfn(LayerWeights layer, Span<float> h, int t, ForwardBuffers b)
+    {
+        SwiGluFfn(layer.Gate!.Value, layer.Up!.Value, layer.Down!.Value, h, t, b, new Span<float>(b.Down, t * c.EmbeddingLength));
+    }
+
+    private void SwiGluFfn(QuantMatrix gate, QuantMatrix up, QuantMatrix down, ReadOnlySpan<float> h, int t, ForwardBuffers b, Span<float> result)
+    {
+        int ff = gate.Rows;
+        var g = new Span<float>(b.Gate, t * ff);
+        var u = new Span<float>(b.Up, t * ff);
+        MatMul.Multiply(gate, h, t, g, pool);
+        MatMul.Multiply(up, h, t, u, pool);
+        SwiGlu.Apply(g, u);
+        MatMul.Multiply(down, g, t, result, pool);
+    }
+
+    /// <summary>
+    /// Routed experts (tokens grouped by expert so each expert's weights are read once per batch) plus the
+    /// shared expert; result in b.Down.
+    /// </summary>
+    private void Moe(LayerWeights layer, Span<float> h, int t, ForwardBuffers b)
+    {
+        int e = c.EmbeddingLength, n = c.ExpertCount, k = c.ExpertUsedCount;
+
+        // Router: logits = W_gate_inp · h; choose k experts per token.           [T, N]
+        var logits = new Span<float>(b.RouterLogits, t * n);
+        MatMul.Multiply(layer.Router!.Value, h, t, logits, pool);
+        for (int i = 0; i < t; i++)
+            _router.Route(logits.Slice(i * n, n), layer.RouterBias, new Span<float>(b.Selection, n),
+                new Span<int>(b.ChosenExperts + i * k, k), new Span<float>(b.ExpertWeights + i * k, k));
+
+        // Bucket (token, slot) pairs by expert.
+        var counts = new Span<int>(b.ExpertCounts, n);
+        counts.Clear();
+        for (int p = 0; p < t * k; p++)
+            counts[b.ChosenExperts[p]]++;
+        b.ExpertOffsets[0] = 0;
+        for (int ex = 0; ex < n; ex++)
+            b.ExpertOffsets[ex + 1] = b.ExpertOffsets[ex] + counts[ex];
+        counts.Clear();
+        for (int p = 0; p < t * k; p++)
+        {
+            int ex = b.ChosenExperts[p];
+            b.ExpertPairs[b.ExpertOffsets[ex] + counts[ex]++] = p;
+        }
+
+        // Each chosen expert on its tokens: y = w · Down_e(silu(Gate_e x) ⊙ Up_e x)   [count, E]
+        // h is quantized once for all experts' gate/up (ggml's MUL_MAT_ID does the same).
+        var gateAct = Quantize(layer.GateExps.Type, h, t, b.QuantizedGate);
+        var upAct = QuantizedActivationsEqual(layer.GateExps.Type, layer.UpExps.Type)
+            ? gateAct : Quantize(layer.UpExps.Type, h, t, b.QuantizedUp);
+        var tokenRows = new Span<int>(b.TokenRows, t);
+        for (int ex = 0; ex < n; ex++)
+        {
+            int count = counts[ex];
+            if (count == 0)
+                continue;
+            int* pairs = b.ExpertPairs + b.ExpertOffsets[ex];
+            for (int j = 0; j < count; j++)
+                tokenRows[j] = pairs[j] / k;
+            int ff = layer.GateExps.Rows;
+            var g = new Span<float>(b.Gate, count * ff);
+            var u = new Span<float>(b.Up, count * ff);
+            MatMul.Multiply(layer.GateExps[ex], gateAct, tokenRows[..count], g, pool);
+            MatMul.Multiply(layer.UpExps[ex], upAct, tokenRows[..count], u, pool);
+            SwiGlu.Apply(g, u);
+            var y = new Span<float>(b.Proj, count * e);
+            MatMul.Multiply(layer.DownExps[ex], g, count, y, pool);
+            for (int j = 0; j < count; j++)
+            {
+                float weight = b.ExpertWeights[pairs[j]];
+                var src = y.Slice(j * e, e);
+                var dst = new Span<float>(b.SlotOutputs + (long)pairs[j] * e, e);
+                for (int d = 0; d < e; d++)
+                    dst[d] = src[d] * weight;
+            }
+        }
+
+        // moe = Σ_slot y (slot order), then + shared expert.                   [T, E]
+        var result = new Span<float>(b.Down, t * e);
+        for (int i = 0; i < t; i++)
+        {
+            var dst = result.Slice(i * e, e);
+            new Span<float>(b.SlotOutputs + (long)i * k * e, e).CopyTo(dst);
+            for (int s = 1; s < k; s++)
+                Add(dst, new Span<float>(b.SlotOutputs + ((long)i * k + s) * e, e));
+        }
+        if (layer.GateShared is { } gs)
+        {
+            var shared = new Span<float>(b.Shared, t * e);
+            SwiGluFfn(gs, layer.UpShared!.Value, layer.DownShared!.Value, h, t, b, shared);
+            Add(result, shared);
+        }
+    }
+
+    private static ReadOnlySpan<float> Vec(float* p, int n) => new(p, n);
+
+    private static bool QuantizedActivationsEqual(GgmlType a, GgmlType b) => QuantCodecs.VecDotType(a) == QuantCodecs.VecDotType(b);
+
+    private QuantizedActivations Quantize(GgmlType weightType, ReadOnlySpan<float> x, int tokens, ForwardBuffers.ByteBuffer buffer) =>
+        MatMul.QuantizeActivations(QuantCodecs.VecDotType(weightType), x, tokens, c.EmbeddingLength, buffer.Data, buffer.Length, pool);
+
+    private static ReadOnlySpan<float> Table(float* p, int token, int half) => new(p + token * half, half);
+
+    private static void Add(Span<float> y, ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < y.Length; i++)
+            y[i] += x[i];
+    }
+
+    /// <summary>
+    /// (head, token) query rows split into chunks; chunk i uses score scratch i, so chunks never share scratch
+    /// whichever thread runs them.
+    /// </summary>
+    private struct AttentionJob
+    {
+        public float* Buffers;
+        public int ScoresPerChunk;
+        public float* QFull;
+        public float* OLat;
+        public float* Keys;
+        public int Tokens, Start, Heads, Row, Latent, Rows, Chunks;
+        public float Scale;
+    }
+
+    private static void AttendChunk(void* state, int chunk)
+    {
+        var job = (AttentionJob*)state;
+        int per = (job->Rows + job->Chunks - 1) / job->Chunks;
+        int first = chunk * per, last = Math.Min(job->Rows, first + per);
+        var scores = new Span<float>(job->Buffers + (long)chunk * job->ScoresPerChunk, job->ScoresPerChunk);
+        for (int task = first; task < last; task++)
+        {
+            int hd = task / job->Tokens, i = task % job->Tokens;
+            LatentAttention.Attend(job->QFull + ((long)i * job->Heads + hd) * job->Row, job->Keys, job->Row,
+                job->Start + i + 1, job->Latent, job->Scale, scores, job->OLat + ((long)hd * job->Tokens + i) * job->Latent);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+namespace KimiSharp.Models.DeepSeek2;
+
+/// <summary>Element type of the latent KV cache rows.</summary>
+public enum KvCacheType
+{
+    F32,
+    F16,
+    Q8_0,
+}
+
+/// <summary>How to run a loaded model.</summary>
+/// <param name="Threads">Worker threads for the matrix products and attention.</param>
+/// <param name="KvType">Element type of the latent KV cache (llama.cpp's <c>-ctk</c>).</param>
+/// <param name="MaxBatch">Tokens per micro-batch; longer inputs are split (llama.cpp's <c>-ub</c>).</param>
+/// <param name="YarnBetaFast">Overrides the YaRN beta_fast (otherwise the file's value, else 32).</param>
+/// <param name="YarnBetaSlow">Overrides the YaRN beta_slow (otherwise the file's value, else 1).</param>
+public sealed record ModelOptions(
+    int Threads,
+    KvCacheType KvType = KvCacheType.F32,
+    int MaxBatch = 256,
+    float? YarnBetaFast = null,
+    float? YarnBetaSlow = null);
