@@ -61,7 +61,7 @@ internal sealed class ApiMiddleware(RequestDelegate next, ApiKeyCheck keyCheck, 
     {
         ApiException api => api,
         ContextOverflowException overflow => new ApiException(ApiErrorKind.InvalidRequest,
-            $"the prompt has {overflow.PromptTokens} tokens but the context holds {overflow.ContextLength}; shorten the conversation",
+            $"messages: the prompt has {overflow.PromptTokens} tokens but the context holds {overflow.ContextLength}; shorten the conversation",
             "messages", "context_length_exceeded"),
         QueueFullException full => new ApiException(ApiErrorKind.RateLimited, full.Message),
         BackendUnavailableException unavailable => new ApiException(ApiErrorKind.Unavailable, unavailable.Message),

@@ -2,7 +2,7 @@ namespace KimiSharp.Engine;
 
 /// <summary>
 /// The tokenizer facts the engine needs: which tokens end a generation and how to turn tokens into text
-/// incrementally. TokenizerVocabulary adapts KimiSharp.Text.Tokenizer; tests may script one.
+/// incrementally. <see cref="TokenizerVocabulary"/> adapts KimiSharp.Text.Tokenizer; tests may script one.
 /// </summary>
 public interface IEngineVocabulary
 {

@@ -26,6 +26,12 @@ public sealed class InferenceEngine : IDisposable
     private int _activeCount;
     private long _promptTokens, _generatedTokens, _completed;
 
+    /// <summary>An engine over a model and its tokenizer (end-of-generation ids, streaming UTF-8 decoding).</summary>
+    public InferenceEngine(ILanguageModel model, KimiSharp.Text.Tokenizer tokenizer, EngineOptions options)
+        : this(model, new TokenizerVocabulary(tokenizer), options)
+    {
+    }
+
     public InferenceEngine(ILanguageModel model, IEngineVocabulary vocabulary, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);

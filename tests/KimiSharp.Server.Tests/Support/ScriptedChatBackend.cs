@@ -10,7 +10,7 @@ namespace KimiSharp.Server.Tests.Support;
 /// <list type="bullet">
 /// <item><c>call:NAME JSON</c> — one tool call NAME with arguments JSON (streamed in 4-character fragments);</item>
 /// <item><c>echo:TEXT</c> — replies TEXT one character per token;</item>
-/// <item><c>forever</c> — generates until cancelled (records the cancellation);</item>
+/// <item><c>forever</c> — generates until cancelled, ignoring max_tokens (records the cancellation);</item>
 /// <item><c>block</c> — waits until <see cref="Release"/>;</item>
 /// <item>after a tool result: <c>Result: CONTENT</c>; otherwise a fixed pangram, cycled.</item>
 /// </list>
@@ -36,6 +36,9 @@ internal sealed class ScriptedChatBackend : IChatBackend
     public ChatPromptRequest? LastChat { get; private set; }
 
     public GenerationOptions? LastOptions { get; private set; }
+
+    /// <summary>Completes when a <c>block</c> generation has started and is waiting.</summary>
+    public TaskCompletionSource BlockStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void ResetForever() => ForeverCancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -76,7 +79,10 @@ internal sealed class ScriptedChatBackend : IChatBackend
         try
         {
             if (reply.Mode == "block")
+            {
+                BlockStarted.TrySetResult();
                 await _released.Task.WaitAsync(cancellationToken);
+            }
 
             if (reply.ToolName is not null)
             {
@@ -98,7 +104,7 @@ internal sealed class ScriptedChatBackend : IChatBackend
             bool forever = reply.Mode == "forever";
             for (int i = 0; forever || i < reply.Text.Length; i++)
             {
-                if (produced >= options.MaxTokens)
+                if (produced >= options.MaxTokens && !forever)
                 {
                     yield return new GenerationFinished(GenerationStopReason.Length, produced, Timings(prompt, produced));
                     yield break;

@@ -1,0 +1,87 @@
+using KimiSharp.Chat;
+using KimiSharp.Demo;
+using KimiSharp.Engine;
+using KimiSharp.Gguf;
+using KimiSharp.Text;
+
+namespace KimiSharp.Cli.Commands;
+
+/// <summary>
+/// A model ready for the terminal commands: the network, its tokenizer and chat formatter (from the same
+/// GGUF), and how to turn a conversation or raw text into prompt tokens. Without a path it is the demo model.
+/// </summary>
+internal sealed class LocalModel : IDisposable
+{
+    public LocalModel(string path, ILanguageModel model, Tokenizer tokenizer, ChatFormatter formatter, bool isDemo)
+    {
+        Path = path;
+        Model = model;
+        Tokenizer = tokenizer;
+        Formatter = formatter;
+        IsDemo = isDemo;
+    }
+
+    public string Path { get; }
+    public ILanguageModel Model { get; }
+    public Tokenizer Tokenizer { get; }
+    public ChatFormatter Formatter { get; }
+    public bool IsDemo { get; }
+
+    /// <summary>Opens <paramref name="path"/> (any part of a split set), or the demo model when null (printing its notice to <paramref name="status"/>).</summary>
+    public static LocalModel Open(string? path, int threads, TextWriter status)
+    {
+        bool demo = path is null;
+        if (demo)
+        {
+            status.WriteLine(DemoModel.Notice);
+            path = DemoModel.EnsureCreated();
+        }
+        else if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"model file not found: {path}");
+        }
+
+        Tokenizer tokenizer;
+        ChatFormatter formatter;
+        using (var file = GgufFile.Open(path!))
+        {
+            tokenizer = Tokenizer.FromGguf(file.Metadata);
+            file.Metadata.TryGetString("tokenizer.chat_template", out var template);
+            formatter = new ChatFormatter(template, TokenTextOrEmpty(tokenizer, tokenizer.BosId), TokenTextOrEmpty(tokenizer, tokenizer.EosId));
+        }
+        var model = ModelLoader.Load(path!, threads);
+        if (model.VocabSize != tokenizer.VocabSize)
+        {
+            model.Dispose();
+            throw new InvalidDataException($"the model has {model.VocabSize} logits but the tokenizer {tokenizer.VocabSize} tokens");
+        }
+        return new LocalModel(path!, model, tokenizer, formatter, demo);
+    }
+
+    /// <summary>Prompt tokens of a conversation rendered through the chat template (content never becomes control tokens).</summary>
+    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages)
+    {
+        var prompt = Formatter.Format(messages, tools: null, addGenerationPrompt: true);
+        return ChatTokenization.Encode(Tokenizer, prompt);
+    }
+
+    /// <summary>Prompt tokens of raw text (special-token text is parsed, as llama.cpp's --no-template prompt).</summary>
+    public int[] EncodeRaw(string text)
+    {
+        var ids = new List<int>();
+        Tokenizer.Encode(text, parseSpecial: true, ids);
+        return WithBos(ids);
+    }
+
+    private int[] WithBos(List<int> ids)
+    {
+        if (Tokenizer.AddBos && Tokenizer.BosId >= 0 && (ids.Count == 0 || ids[0] != Tokenizer.BosId))
+            ids.Insert(0, Tokenizer.BosId);
+        return ids.ToArray();
+    }
+
+    private static string TokenTextOrEmpty(Tokenizer tokenizer, int id) =>
+        id >= 0 && id < tokenizer.VocabSize ? tokenizer.TokenText(id) : "";
+
+    public void Dispose() => Model.Dispose();
+}

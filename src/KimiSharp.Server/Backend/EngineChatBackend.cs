@@ -1,0 +1,281 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using KimiSharp.Chat;
+using KimiSharp.Engine;
+using KimiSharp.Gguf;
+using KimiSharp.Sampling;
+using KimiSharp.Server.Hosting;
+using KimiSharp.Text;
+using ParserContent = KimiSharp.Chat.ContentDelta;
+using ParserToolArguments = KimiSharp.Chat.ToolCallArgumentsDelta;
+using ParserToolStarted = KimiSharp.Chat.ToolCallStarted;
+
+namespace KimiSharp.Server.Backend;
+
+/// <summary>
+/// The real backend: the chat template (<see cref="ChatFormatter"/>, history ids normalised to
+/// <c>functions.NAME:IDX</c>), the tokenizer (template text with special-token parsing, message content
+/// without), the <see cref="InferenceEngine"/>, and Kimi's tool-call parser over the decoded text.
+/// tool_choice: <c>none</c> bans the section-begin token; <c>required</c> and a named tool prefill the
+/// start of a tool-call section after the generation prompt, so the model can only continue a call.
+/// </summary>
+public sealed class EngineChatBackend : IChatBackend, IDisposable
+{
+    private readonly InferenceEngine _engine;
+    private readonly Tokenizer _tokenizer;
+    private readonly ChatFormatter _formatter;
+    private readonly bool _ownsEngine;
+    private readonly int? _sectionBeginId;
+
+    public EngineChatBackend(InferenceEngine engine, Tokenizer tokenizer, ChatFormatter formatter, string modelId, bool ownsEngine = true)
+    {
+        _engine = engine;
+        _tokenizer = tokenizer;
+        _formatter = formatter;
+        _ownsEngine = ownsEngine;
+        _sectionBeginId = tokenizer.TryGetId(ToolCallParser.SectionBegin, out int id) ? id : null;
+        Model = new ModelDescription(modelId, engine.ContextLength, tokenizer.VocabSize, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    }
+
+    /// <summary>
+    /// A backend over <paramref name="model"/> with the tokenizer and chat template read from the GGUF
+    /// metadata (the native Kimi renderer when the file has no template).
+    /// </summary>
+    public static EngineChatBackend Create(ILanguageModel model, GgufMetadata metadata, string modelId, EngineOptions engineOptions)
+    {
+        var tokenizer = Tokenizer.FromGguf(metadata);
+        metadata.TryGetString("tokenizer.chat_template", out var template);
+        var formatter = new ChatFormatter(template, TokenOrEmpty(tokenizer, tokenizer.BosId), TokenOrEmpty(tokenizer, tokenizer.EosId));
+        return new EngineChatBackend(new InferenceEngine(model, tokenizer, engineOptions), tokenizer, formatter, modelId);
+    }
+
+    public BackendState State => BackendState.Ready;
+
+    public ModelDescription Model { get; }
+
+    public int QueueDepth => _engine.Stats.QueueDepth;
+
+    public int InFlight => _engine.Stats.ActiveSequences;
+
+    public InferenceEngine Engine => _engine;
+
+    public PreparedPrompt PrepareChat(ChatPromptRequest request)
+    {
+        var messages = request.Messages.Select(m => new ChatMessage(
+            m.Role,
+            m.Content,
+            m.ToolCalls?.Select(c => new ToolCall(c.Id, c.Name, c.Arguments)).ToList(),
+            m.ToolCallId,
+            m.Name)).ToList();
+        var tools = request.Tools?.Select(t => new ToolDefinition(t.Name, t.Description, t.ParametersJson)).ToList();
+        var formatted = _formatter.Format(messages, tools);
+
+        var tokens = new List<int>();
+        if (_tokenizer.AddBos)
+            tokens.Add(_tokenizer.BosId);
+        foreach (var segment in formatted.Segments)
+            _tokenizer.Encode(segment.Text, segment.IsTemplateText, tokens);
+
+        var prefill = request.ToolChoice.Mode switch
+        {
+            ToolChoiceMode.Required when tools is not null => ToolCallParser.SectionBegin,
+            ToolChoiceMode.Named => $"{ToolCallParser.SectionBegin}{ToolCallParser.CallBegin}functions.{request.ToolChoice.Name}:0{ToolCallParser.ArgumentBegin}",
+            _ => "",
+        };
+        if (prefill.Length > 0)
+            _tokenizer.Encode(prefill, parseSpecial: true, tokens);
+
+        return new PreparedPrompt(tokens.ToArray(), ParseToolCalls: true, request.Tools, request.ToolChoice)
+        {
+            BackendData = new ChatState(prefill, BanToolCalls: request.ToolChoice.Mode == ToolChoiceMode.None),
+        };
+    }
+
+    public PreparedPrompt PrepareText(string prompt)
+    {
+        var tokens = new List<int>();
+        if (_tokenizer.AddBos)
+            tokens.Add(_tokenizer.BosId);
+        _tokenizer.Encode(prompt, parseSpecial: true, tokens);
+        return new PreparedPrompt(tokens.ToArray(), ParseToolCalls: false);
+    }
+
+    public PreparedPrompt PrepareTokens(IReadOnlyList<int> tokens)
+    {
+        CheckIds(tokens);
+        return new PreparedPrompt(tokens.ToArray(), ParseToolCalls: false);
+    }
+
+    public int[] Tokenize(string text, bool addSpecial, bool parseSpecial)
+    {
+        var tokens = new List<int>();
+        if (addSpecial && _tokenizer.AddBos)
+            tokens.Add(_tokenizer.BosId);
+        _tokenizer.Encode(text, parseSpecial, tokens);
+        return tokens.ToArray();
+    }
+
+    public string Detokenize(IReadOnlyList<int> tokens)
+    {
+        CheckIds(tokens);
+        return _tokenizer.Decode(tokens.ToArray());
+    }
+
+    public string TokenPiece(int token) => Encoding.UTF8.GetString(_tokenizer.TokenBytes(token));
+
+    public async IAsyncEnumerable<GenerationUpdate> GenerateAsync(PreparedPrompt prompt, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var state = prompt.BackendData as ChatState;
+        var request = new GenerationRequest(prompt.Tokens)
+        {
+            Sampling = Sampling(options, state?.BanToolCalls == true),
+            MaxTokens = options.MaxTokens,
+            TopLogprobs = options.Logprobs ? options.TopLogprobs : null,
+        };
+
+        // Leaving this iterator early (stop string found, client gone) cancels the sequence at its next step.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var events = Submit(request, stop.Token);
+        var parser = prompt.ParseToolCalls ? new ToolCallParser() : null;
+        int generated = 0;
+        try
+        {
+            if (parser is not null && state is { Prefill.Length: > 0 })
+                foreach (var update in Map(parser.Push(state.Prefill), 0, null))
+                    yield return update;
+
+            await foreach (var item in events.ReadAllAsync(CancellationToken.None))
+            {
+                switch (item)
+                {
+                    case TokenEvent token:
+                        generated++;
+                        var logprobs = token.Logprob is { } lp ? new[] { Logprob(lp) } : null;
+                        if (parser is null)
+                        {
+                            yield return new TextDelta(token.TextDelta, generated, logprobs);
+                            break;
+                        }
+
+                        bool carried = false;
+                        foreach (var update in Map(parser.Push(token.TextDelta), generated, logprobs))
+                        {
+                            carried |= update is TextDelta { Logprobs: not null };
+                            yield return update;
+                        }
+
+                        if (logprobs is not null && !carried)
+                            yield return new TextDelta("", generated, logprobs);
+                        break;
+
+                    case TextEvent text:
+                        if (parser is null)
+                            yield return new TextDelta(text.TextDelta, generated);
+                        else
+                            foreach (var update in Map(parser.Push(text.TextDelta), generated, null))
+                                yield return update;
+                        break;
+
+                    case FinishEvent finish:
+                        if (finish.Reason == FinishReason.Cancelled)
+                            throw new OperationCanceledException(cancellationToken);
+                        if (parser is not null)
+                            foreach (var update in Map(parser.Finish(), generated, null))
+                                yield return update;
+                        var reason = finish.Reason == FinishReason.Length ? GenerationStopReason.Length : GenerationStopReason.EndOfTurn;
+                        var t = finish.Timings;
+                        yield return new GenerationFinished(reason, Math.Max(generated, finish.Usage.CompletionTokens),
+                            new GenerationTimings(finish.Usage.PromptTokens, 0, t.PromptMs, t.DecodeMs));
+                        yield break;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+    }
+
+    private System.Threading.Channels.ChannelReader<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _engine.Submit(request, cancellationToken);
+        }
+        catch (EngineQueueFullException e)
+        {
+            throw new QueueFullException(e.Message);
+        }
+        catch (KimiSharp.Engine.ContextOverflowException e)
+        {
+            throw new ContextOverflowException(e.PromptTokens, e.ContextLength);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ApiException(ApiErrorKind.InvalidRequest, e.Message);
+        }
+    }
+
+    private SamplingParams Sampling(GenerationOptions options, bool banToolCalls)
+    {
+        var bias = options.LogitBias is null ? new Dictionary<int, float>() : new Dictionary<int, float>(options.LogitBias);
+        if (banToolCalls && _sectionBeginId is int section)
+            bias[section] = float.NegativeInfinity;
+        return new SamplingParams
+        {
+            Temperature = options.Temperature,
+            TopK = options.TopK,
+            TopP = options.TopP <= 0 ? float.Epsilon : options.TopP,
+            MinP = options.MinP,
+            PresencePenalty = options.PresencePenalty,
+            FrequencyPenalty = options.FrequencyPenalty,
+            LogitBias = bias.Count == 0 ? null : bias,
+            Seed = options.Seed is long seed ? unchecked((ulong)seed) : null,
+        };
+    }
+
+    /// <summary>Parser events → backend updates; the token's logprobs ride on the first content delta.</summary>
+    private static IEnumerable<GenerationUpdate> Map(IReadOnlyList<ToolCallParserEvent> events, int generated, TokenLogprob[]? logprobs)
+    {
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case ParserContent content:
+                    yield return new TextDelta(content.Text, generated, logprobs);
+                    logprobs = null;
+                    break;
+                case ParserToolStarted started:
+                    yield return new ToolCallStarted(started.Index, started.Name, started.Id, generated);
+                    break;
+                case ParserToolArguments arguments:
+                    yield return new ToolCallArgumentsDelta(arguments.Index, arguments.Fragment, generated);
+                    break;
+            }
+        }
+    }
+
+    private Backend.TokenLogprob Logprob(KimiSharp.Engine.TokenLogprob lp) => new(
+        TokenPiece(lp.TokenId),
+        lp.Logprob,
+        _tokenizer.TokenBytes(lp.TokenId),
+        lp.Top.Select(t => new Backend.TopLogprob(TokenPiece(t.TokenId), t.Logprob, _tokenizer.TokenBytes(t.TokenId))).ToList());
+
+    private void CheckIds(IReadOnlyList<int> tokens)
+    {
+        for (int i = 0; i < tokens.Count; i++)
+            if ((uint)tokens[i] >= (uint)_tokenizer.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token {i} has id {tokens[i]}, outside the vocabulary (0..{_tokenizer.VocabSize - 1})");
+    }
+
+    private static string TokenOrEmpty(Tokenizer tokenizer, int id) => id >= 0 && id < tokenizer.VocabSize ? tokenizer.TokenText(id) : "";
+
+    public void Dispose()
+    {
+        if (_ownsEngine)
+            _engine.Dispose();
+    }
+
+    private sealed record ChatState(string Prefill, bool BanToolCalls);
+}

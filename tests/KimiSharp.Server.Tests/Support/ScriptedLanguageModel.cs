@@ -1,0 +1,85 @@
+using KimiSharp.Engine;
+using KimiSharp.Text;
+
+namespace KimiSharp.Server.Tests.Support;
+
+/// <summary>
+/// The only fake under the real engine: a "model" whose next token is certain (one large logit) and follows
+/// a script chosen from the conversation so far. The script is text with Kimi's marker tokens, tokenized by
+/// the real tokenizer, so the engine, the streaming decoder and the tool-call parser all run for real.
+/// Scripts (picked from the decoded prompt, last match wins):
+/// "weather" → prose, then a get_weather tool call; "## Return of" → an answer using the result;
+/// "forever" → never ends; anything else → a short greeting.
+/// </summary>
+internal sealed class ScriptedLanguageModel : ILanguageModel
+{
+    public const string ToolScript = """I'll check.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
+    public const string AnswerScript = "It is sunny in Paris.<|im_end|>";
+    public const string GreetingScript = "Hello from the scripted model, nice to meet you.<|im_end|>";
+
+    private readonly Tokenizer _tokenizer;
+    private readonly int _generationStart;
+    private int _openSessions;
+
+    public ScriptedLanguageModel(Tokenizer tokenizer)
+    {
+        _tokenizer = tokenizer;
+        _generationStart = tokenizer.Encode("<|im_middle|>", parseSpecial: true).Single();
+    }
+
+    public int VocabSize => _tokenizer.VocabSize;
+
+    public int TrainedContextLength => 4096;
+
+    public int OpenSessions => Volatile.Read(ref _openSessions);
+
+    public int ForwardCalls => Volatile.Read(ref _forwardCalls);
+    private int _forwardCalls;
+
+    /// <summary>The prompt of the most recent session, decoded (for asserting what the model saw).</summary>
+    public string? LastPrompt { get; private set; }
+
+    public IModelSession CreateSession(int maxTokens)
+    {
+        Interlocked.Increment(ref _openSessions);
+        return new Session(this, maxTokens);
+    }
+
+    public void Dispose() { }
+
+    private int Next(List<int> tokens)
+    {
+        int start = tokens.LastIndexOf(_generationStart) + 1;
+        var prompt = _tokenizer.Decode(tokens.GetRange(0, start).ToArray());
+        LastPrompt = prompt;
+        var lastUser = prompt[(prompt.LastIndexOf("<|im_user|>", StringComparison.Ordinal) + 1)..];
+        string script = prompt.LastIndexOf("## Return of", StringComparison.Ordinal) > prompt.LastIndexOf("<|im_user|>", StringComparison.Ordinal) ? AnswerScript
+            : lastUser.Contains("forever", StringComparison.Ordinal) ? "and on " // cycled without an end
+            : lastUser.Contains("weather", StringComparison.Ordinal) ? ToolScript
+            : GreetingScript;
+        var ids = _tokenizer.Encode(script, parseSpecial: true);
+        int k = tokens.Count - start;
+        return ids[script == "and on " ? k % ids.Length : Math.Min(k, ids.Length - 1)];
+    }
+
+    private sealed class Session(ScriptedLanguageModel model, int maxTokens) : IModelSession
+    {
+        private readonly List<int> _tokens = [];
+
+        public int Length => _tokens.Count;
+
+        public int MaxTokens => maxTokens;
+
+        public void Forward(ReadOnlySpan<int> tokens, Span<float> logits)
+        {
+            Interlocked.Increment(ref model._forwardCalls);
+            _tokens.AddRange(tokens.ToArray());
+            logits.Clear();
+            logits[model.Next(_tokens)] = 30f;
+        }
+
+        public void Truncate(int length) => _tokens.RemoveRange(length, _tokens.Count - length);
+
+        public void Dispose() => Interlocked.Decrement(ref model._openSessions);
+    }
+}
