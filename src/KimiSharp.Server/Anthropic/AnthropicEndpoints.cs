@@ -62,6 +62,9 @@ public static class AnthropicEndpoints
                 case ToolArgumentsEvent arguments when calls.TryGetValue(arguments.Index, out var call):
                     call.Arguments.Append(arguments.Fragment);
                     break;
+                case ToolDiscardedEvent discarded:
+                    calls.Remove(discarded.Index);
+                    break;
                 case RunFinished end:
                     finished = end;
                     break;

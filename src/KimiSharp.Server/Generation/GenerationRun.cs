@@ -72,6 +72,10 @@ public static class GenerationRun
                             yield return new ToolArgumentsEvent(arguments.Index, arguments.Fragment);
                         break;
 
+                    case ToolCallDiscarded discarded:
+                        yield return new ToolDiscardedEvent(discarded.Index);
+                        break;
+
                     case GenerationFinished end:
                     {
                         var rest = filter.Flush();

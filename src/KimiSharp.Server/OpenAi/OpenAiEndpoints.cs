@@ -66,6 +66,9 @@ public static class OpenAiEndpoints
                 case ToolArgumentsEvent arguments when calls.TryGetValue(arguments.Index, out var call):
                     call.Arguments.Append(arguments.Fragment);
                     break;
+                case ToolDiscardedEvent discarded:
+                    calls.Remove(discarded.Index);
+                    break;
                 case RunFinished end:
                     finished = end;
                     break;
