@@ -38,7 +38,7 @@ public static class AnthropicEndpoints
         var options = state.FitToContext(prompt, plan.Options);
 
         using var lease = state.Gate.Enter();
-        var run = state.Run(prompt, options, plan.Stops, "toolu_", context.RequestAborted);
+        var run = state.Run(prompt, options, plan.Stops, "toolu_", context.RequestAborted, plan.SingleToolCall);
         if (plan.Stream)
         {
             await AnthropicStream.WriteAsync(context, run, request.Model!, prompt.TokenCount);

@@ -19,6 +19,7 @@ public static class GenerationRun
         GenerationOptions options,
         IReadOnlyList<string> stops,
         string toolIdPrefix,
+        bool singleToolCall,
         ServerMetrics metrics,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -57,6 +58,11 @@ public static class GenerationRun
                         break;
                     }
 
+                    case ToolCallStarted started when singleToolCall && sawToolCall:
+                        // parallel_tool_calls = false / disable_parallel_tool_use: the first call is the answer.
+                        finished = Finish(RunFinishReason.ToolCalls, null);
+                        break;
+
                     case ToolCallStarted started:
                     {
                         var rest = filter.Flush();
@@ -66,6 +72,9 @@ public static class GenerationRun
                         yield return new ToolStartEvent(started.Index, NewToolId(toolIdPrefix), started.Name);
                         break;
                     }
+
+                    case ToolCallArgumentsDelta arguments when singleToolCall && arguments.Index > 0:
+                        break;
 
                     case ToolCallArgumentsDelta arguments:
                         if (arguments.Fragment.Length > 0)
