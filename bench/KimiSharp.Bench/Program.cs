@@ -1,8 +1,64 @@
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using KimiSharp.Quants;
 
 namespace KimiSharp.Bench;
 
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>
+    /// `report` runs the quant benchmarks and prints a GB/s table (ours vs ggml, with the streaming ceiling);
+    /// anything else goes to BenchmarkDotNet's switcher (e.g. --filter *MatVec*).
+    /// </summary>
+    public static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "quick")
+        {
+            QuickCompare.Run(args.Skip(1).ToArray());
+            return;
+        }
+        if (args.Length > 0 && args[0] == "tokenizer")
+        {
+            Text.TokenizerBench.Quick();
+            return;
+        }
+        if (args.Length > 0 && args[0] == "report")
+        {
+            Report(args.Skip(1).ToArray());
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
+
+    private static void Report(string[] types)
+    {
+        var bandwidth = BenchmarkRunner.Run<BandwidthBench>();
+        double Gbps(Summary s, string method, long bytes) =>
+            s.Reports.Where(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method && r.ResultStatistics != null)
+                .Select(r => bytes / r.ResultStatistics!.Mean).FirstOrDefault(); // bytes per ns = GB/s
+        var lines = new List<string>
+        {
+            $"Simd path: {Simd.Best}, AVX-VNNI: {Simd.HasAvxVnni}, threads: {BandwidthBench.Threads}",
+            $"Streaming read, 1 thread: {Gbps(bandwidth, nameof(BandwidthBench.StreamRead1Thread), BandwidthBench.StreamBytes):F1} GB/s",
+            $"Streaming read, {BandwidthBench.Threads} threads: {Gbps(bandwidth, nameof(BandwidthBench.StreamReadAllThreads), BandwidthBench.StreamBytes):F1} GB/s",
+            $"Q4_K mat-vec {BandwidthBench.Q4KRows}x{BandwidthBench.Q4KCols} ({BandwidthBench.Q4KBytes / 1e6:F0} MB), {BandwidthBench.Threads} threads: " +
+            $"{Gbps(bandwidth, nameof(BandwidthBench.Q4KMatVecAllThreads), BandwidthBench.Q4KBytes):F1} GB/s",
+            "",
+            "| type | ours GB/s | ggml GB/s | ours/ggml |",
+            "|------|----------:|----------:|----------:|",
+        };
+        var matvec = BenchmarkRunner.Run<MatVecBench>();
+        foreach (var group in matvec.Reports.GroupBy(r => r.BenchmarkCase.Parameters["Type"]!.ToString()))
+        {
+            var type = Enum.Parse<GgmlType>(group.Key!);
+            long bytes = MatVecBench.TargetBytes / GgmlTypes.Get(type).RowBytes(MatVecBench.Cols) * GgmlTypes.Get(type).RowBytes(MatVecBench.Cols);
+            double Rate(string m) => group.Where(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == m && r.ResultStatistics != null)
+                .Select(r => bytes / r.ResultStatistics!.Mean).FirstOrDefault();
+            double ours = Rate(nameof(MatVecBench.Ours)), ggml = Rate(nameof(MatVecBench.Ggml));
+            lines.Add($"| {type} | {ours:F1} | {ggml:F1} | {ours / ggml:F2} |");
+        }
+        _ = types;
+        Console.WriteLine(string.Join(Environment.NewLine, lines));
+        File.WriteAllLines("quant-bench-report.md", lines);
+    }
 }

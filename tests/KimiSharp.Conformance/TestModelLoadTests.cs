@@ -17,14 +17,24 @@ public class TestModelLoadTests
 
     [Theory]
     [MemberData(nameof(TinyShapes))]
-    public void LlamaCpp_loads_and_evaluates_a_generated_model_when_shape_is(string shape, GgmlType type)
+    public void LlamaCpp_loads_and_evaluates_a_generated_model_when_shape_is(string shape, GgmlType type) =>
+        LoadsAndEvaluates(TestModelSpec.ForShape(shape) with { Type = type, Seed = 3 });
+
+    [Fact]
+    public void LlamaCpp_loads_and_evaluates_a_k_quant_model() =>
+        LoadsAndEvaluates(TestModelSpec.KimiTiny2L with { Type = GgmlType.Q4_K });
+
+    [Fact]
+    public void LlamaCpp_loads_and_evaluates_a_mixed_UD_like_model() =>
+        LoadsAndEvaluates(TestModelSpec.KimiTiny with { TypeOverride = TestModelTypes.UdLike(GgmlType.IQ2_XXS) });
+
+    private static void LoadsAndEvaluates(TestModelSpec spec)
     {
         var dir = Path.Combine(Path.GetTempPath(), "kimisharp-load-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
         {
-            var spec = TestModelSpec.ForShape(shape) with { Type = type, Seed = 3 };
-            var path = Path.Combine(dir, shape + ".gguf");
+            var path = Path.Combine(dir, spec.Name + ".gguf");
             TestModelWriter.Write(spec, path);
             using (var file = GgufFile.Open(path))
                 Assert.Equal(spec.LayerCount, (int)file.Metadata.GetUInt32("deepseek2.block_count"));

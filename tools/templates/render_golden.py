@@ -7,7 +7,7 @@ inline; the real templates from ../shared/reference/templates only by file name)
 and either the exact expected output or the Python exception type.
 
 Environment (transformers.utils.chat_template_utils._compile_jinja_template):
-  ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+  ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[AssistantTracker, loopcontrols])
   filters["tojson"] = json.dumps(x, ensure_ascii=False, indent, separators, sort_keys)
   globals: raise_exception (TemplateError), strftime_now (fixed clock here so goldens are stable)
 Mode "mutable" uses SandboxedEnvironment (list.append etc. allowed, as llama.cpp's engine does).
@@ -18,7 +18,9 @@ import os
 import sys
 
 import jinja2
+from jinja2 import nodes
 from jinja2.exceptions import TemplateError
+from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,9 +41,22 @@ def strftime_now(format):
     return FIXED_NOW.strftime(format)
 
 
+class AssistantTracker(Extension):
+    """Hugging Face's {% generation %} tag (transformers AssistantTracker): renders its body unchanged."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+        return nodes.CallBlock(self.call_method("_render_assistant"), [], [], body).set_lineno(lineno)
+
+    def _render_assistant(self, caller):
+        return caller()
+
+
 def make_env(mode):
     cls = ImmutableSandboxedEnvironment if mode == "hf" else SandboxedEnvironment
-    env = cls(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env = cls(trim_blocks=True, lstrip_blocks=True, extensions=[AssistantTracker, "jinja2.ext.loopcontrols"])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now

@@ -8,7 +8,7 @@ namespace KimiSharp.Quants;
 /// Layouts: Q8_0 = d:fp16 qs[32]:i8 (34 B); Q8_1 = d:fp16 s:fp16 qs[32]:i8 (36 B);
 /// Q8_K = d:f32 qs[256]:i8 bsums[16]:i16 (292 B).
 /// </summary>
-public static unsafe class ActivationQuantizer
+public static unsafe partial class ActivationQuantizer
 {
     public const int Q8_0BlockBytes = 34;
     public const int Q8_1BlockBytes = 36;
@@ -51,6 +51,11 @@ public static unsafe class ActivationQuantizer
             {
                 float* xb = px + b * 32;
                 byte* yb = py + b * Q8_0BlockBytes;
+                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                {
+                    Q8_0BlockAvx2(xb, yb);
+                    continue;
+                }
                 float amax = 0;
                 for (int j = 0; j < 32; j++)
                     amax = MathF.Max(amax, MathF.Abs(xb[j]));
@@ -169,40 +174,46 @@ public static unsafe class ActivationQuantizer
         {
             for (int b = 0; b < blocks; b++)
             {
-                float* xb = px + b * 256;
-                byte* yb = py + b * Q8_KBlockBytes;
-                sbyte* qs = (sbyte*)(yb + 4);
-                short* bsums = (short*)(yb + 260);
-                float max = 0, amax = 0;
-                for (int j = 0; j < 256; j++)
-                {
-                    float ax = MathF.Abs(xb[j]);
-                    if (ax > amax)
-                    {
-                        amax = ax;
-                        max = xb[j];
-                    }
-                }
-                if (amax == 0)
-                {
-                    new Span<byte>(yb, Q8_KBlockBytes).Clear();
-                    continue;
-                }
-                float iscale = -127f / max;
-                for (int g = 0; g < 16; g++)
-                {
-                    int sum = 0;
-                    for (int j = g * 16; j < g * 16 + 16; j++)
-                    {
-                        int q = Math.Min(127, (int)MathF.Round(iscale * xb[j], MidpointRounding.ToEven));
-                        qs[j] = (sbyte)q;
-                        sum += q;
-                    }
-                    bsums[g] = (short)sum;
-                }
-                *(float*)yb = 1f / iscale;
+                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                    Q8_KBlockAvx2(px + b * 256, py + b * Q8_KBlockBytes);
+                else
+                    ScalarQ8_KBlock(px + b * 256, py + b * Q8_KBlockBytes);
             }
         }
+    }
+
+    private static void ScalarQ8_KBlock(float* xb, byte* yb)
+    {
+        sbyte* qs = (sbyte*)(yb + 4);
+        short* bsums = (short*)(yb + 260);
+        float max = 0, amax = 0;
+        for (int j = 0; j < 256; j++)
+        {
+            float ax = MathF.Abs(xb[j]);
+            if (ax > amax)
+            {
+                amax = ax;
+                max = xb[j];
+            }
+        }
+        if (amax == 0)
+        {
+            new Span<byte>(yb, Q8_KBlockBytes).Clear();
+            return;
+        }
+        float iscale = -127f / max;
+        for (int g = 0; g < 16; g++)
+        {
+            int sum = 0;
+            for (int j = g * 16; j < g * 16 + 16; j++)
+            {
+                int q = Math.Min(127, (int)MathF.Round(iscale * xb[j], MidpointRounding.ToEven));
+                qs[j] = (sbyte)q;
+                sum += q;
+            }
+            bsums[g] = (short)sum;
+        }
+        *(float*)yb = 1f / iscale;
     }
 
     private static void CheckBlocks(GgmlType type, int elements, int bytes, int block, int blockBytes)

@@ -8,6 +8,16 @@ public static class Fp16
     /// <summary>Every half value as a float (256 KiB); indexing it is the fastest scalar conversion.</summary>
     internal static readonly float[] Table = BuildTable();
 
+    /// <summary>The same table in native memory, for kernels that hoist it into a local pointer.</summary>
+    internal static readonly unsafe float* TablePointer = CopyToNative(Table);
+
+    private static unsafe float* CopyToNative(float[] table)
+    {
+        var p = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(table.Length * sizeof(float)), 64);
+        table.CopyTo(new Span<float>(p, table.Length));
+        return p;
+    }
+
     private static float[] BuildTable()
     {
         var t = new float[65536];

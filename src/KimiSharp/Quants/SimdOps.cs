@@ -60,17 +60,35 @@ internal static class SimdOps
         return Avx2.And(both, Vector256.Create((byte)0x0F));
     }
 
-    private static readonly Vector256<byte> SpreadIndex = Vector256.Create(
-        (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-
-    private static readonly Vector256<byte> BitOfByte = Vector256.Create(
-        (byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-
     /// <summary>32 bits → 32 bytes: byte j = 0xFF when bit j is set, else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<byte> BitsToBytes(uint bits)
     {
-        var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), SpreadIndex);
-        return Avx2.CompareEqual(Avx2.And(spread, BitOfByte), BitOfByte);
+        var spreadIndex = Vector256.Create(
+            (byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var bitOfByte = Vector256.Create(0x8040201008040201UL).AsByte();
+        var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(), spreadIndex);
+        return Avx2.CompareEqual(Avx2.And(spread, bitOfByte), bitOfByte);
     }
+
+    /// <summary>
+    /// From 8 16-bit scales held in both 128-bit lanes of <paramref name="dup"/>: lanes 0..7 = scale 2k, lanes 8..15 = scale 2k+1
+    /// (the two 16-element sub-blocks of a 32-element group, matching pmaddubsw's output order).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> PairScale(Vector256<short> dup, [System.Diagnostics.CodeAnalysis.ConstantExpected(Min = 0, Max = 3)] int k)
+    {
+        var mask = k switch
+        {
+            0 => Vector256.Create((byte)0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3),
+            1 => Vector256.Create((byte)4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7),
+            2 => Vector256.Create((byte)8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11),
+            _ => Vector256.Create((byte)12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15),
+        };
+        return Avx2.Shuffle(dup.AsByte(), mask).AsInt16();
+    }
+
+    /// <summary>The same 8 shorts in both 128-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Duplicate(Vector128<short> v) => Vector256.Create(v, v);
 }

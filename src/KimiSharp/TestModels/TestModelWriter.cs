@@ -182,8 +182,9 @@ public static class TestModelWriter
         _ => null,
     };
 
+    /// <summary>Types a test model can be written in: floats, anything with a quantizer, anything RandomBlocks can fill.</summary>
     public static bool CanProduce(GgmlType t) =>
-        t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || QuantCodecs.CanQuantize(t);
+        t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || QuantCodecs.CanQuantize(t) || QuantCodecs.IsSupported(t);
 
     /// <summary>FNV-1a of the name mixed with the seed: each tensor's values depend only on (seed, name).</summary>
     private static ulong TensorSeed(int seed, string name)
@@ -205,6 +206,7 @@ public static class TestModelWriter
         var values = new float[rowsPerChunk * row];
         var bytes = new byte[info.RowBytes(row) * rowsPerChunk];
         var rng = new SplitMix64(seed);
+        Random? randomBlocks = null;
         // Uniform on [-a, a] has std a/√3: a = √3 · std.
         var (center, halfWidth) = kind switch
         {
@@ -220,7 +222,16 @@ public static class TestModelWriter
             for (var i = 0; i < src.Length; i++)
                 src[i] = center + halfWidth * rng.NextSigned();
             var dst = bytes.AsSpan(0, (int)(n * info.RowBytes(row)));
-            Encode(type, src, dst);
+            if (type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || QuantCodecs.CanQuantize(type))
+            {
+                Encode(type, src, dst);
+            }
+            else
+            {
+                // No quantizer for this type: valid random blocks of about the same magnitude instead.
+                randomBlocks ??= new Random((int)(seed ^ (seed >> 32)));
+                RandomBlocks.Fill(type, dst, randomBlocks, 2 * halfWidth);
+            }
             output.Write(dst);
         }
     }

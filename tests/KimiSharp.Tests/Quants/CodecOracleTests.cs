@@ -143,3 +143,25 @@ public class CodecOracleTests
         Assert.Contains("31", e.Message);
     }
 }
+
+public class FloatDotTests
+{
+    [Fact]
+    public unsafe void F16_dot_converts_every_finite_half_like_the_scalar_path()
+    {
+        var halves = Enumerable.Range(0, 65536).Select(h => (ushort)h).Where(h => (h & 0x7C00) != 0x7C00).ToArray();
+        var ones = Enumerable.Repeat(Fp16.FromFloat(1f), halves.Length).ToArray();
+        var codec = (BlockCodec)QuantCodecs.GetCodec(GgmlType.F16);
+        fixed (ushort* w = halves)
+        fixed (ushort* a = ones)
+        {
+            // pairs (h, -h) cancel exactly, so any conversion error shows up against zero; compare per 16-element slice too
+            for (int i = 0; i + 16 <= halves.Length; i += 16)
+            {
+                float s = codec.VecDot(SimdLevel.Scalar, (byte*)(w + i), (byte*)(a + i), 16);
+                foreach (var level in Enum.GetValues<SimdLevel>().Where(Simd.IsAvailable))
+                    Assert.Equal(s, codec.VecDot(level, (byte*)(w + i), (byte*)(a + i), 16), 1e-3f * Math.Max(1f, Math.Abs(s)));
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@ namespace KimiSharp.Tests.Text;
 
 /// <summary>
 /// Pieces of the kimi-k2 split for the cases where llama.cpp's splitter differs from tiktoken; the expected pieces are
-/// what Kimi's pattern gives under tiktoken and under Python's `regex` module (regex.V1, which supports &&).
+/// what Kimi's pattern gives under tiktoken and under Python's `regex` module (regex.V1, which supports &amp;&amp;).
 /// </summary>
 public class KimiK2PreTokenizerTests
 {

@@ -25,8 +25,32 @@ internal static partial class JinjaFilters
         public List<(string Name, object? Value)> Keywords => kwargs;
     }
 
+    /// <summary>Parameter names (after the value) of filters with a fixed signature; calls with more
+    /// positional arguments or unknown keywords raise, as Python does.</summary>
+    private static readonly Dictionary<string, string[]> Signatures = new(StringComparer.Ordinal)
+    {
+        ["abs"] = [], ["attr"] = ["name"], ["capitalize"] = [], ["center"] = ["width"], ["count"] = [], ["length"] = [],
+        ["d"] = ["default_value", "boolean"], ["default"] = ["default_value", "boolean"], ["dictsort"] = ["case_sensitive", "by", "reverse"],
+        ["e"] = [], ["escape"] = [], ["forceescape"] = [], ["first"] = [], ["last"] = [], ["float"] = ["default"], ["int"] = ["default", "base"],
+        ["indent"] = ["width", "first", "blank"], ["items"] = [], ["join"] = ["d", "attribute"], ["list"] = [], ["lower"] = [], ["upper"] = [],
+        ["max"] = ["case_sensitive", "attribute"], ["min"] = ["case_sensitive", "attribute"], ["replace"] = ["old", "new", "count"], ["reverse"] = [],
+        ["round"] = ["precision", "method"], ["safe"] = [], ["sort"] = ["reverse", "case_sensitive", "attribute"], ["string"] = [],
+        ["sum"] = ["attribute", "start"], ["title"] = [], ["tojson"] = ["ensure_ascii", "indent", "separators", "sort_keys"], ["trim"] = ["chars"],
+        ["unique"] = ["case_sensitive", "attribute"], ["wordcount"] = [], ["batch"] = ["linecount", "fill_with"],
+    };
+
     public static object? Apply(JinjaInterpreter interp, string name, object? value, List<object?> args, List<(string Name, object? Value)> kwargs, Node at)
     {
+        if (Signatures.TryGetValue(name, out var signature))
+        {
+            if (args.Count > signature.Length) throw new InvalidOperationException($"{name}() takes at most {signature.Length + 1} positional arguments ({args.Count + 1} given)");
+            foreach (var (kw, _) in kwargs)
+            {
+                int idx = Array.IndexOf(signature, kw);
+                if (idx < 0) throw new InvalidOperationException($"{name}() got an unexpected keyword argument '{kw}'");
+                if (idx < args.Count) throw new InvalidOperationException($"{name}() got multiple values for argument '{kw}'");
+            }
+        }
         var a = new FilterArgs(args, kwargs);
         switch (name)
         {
@@ -86,8 +110,8 @@ internal static partial class JinjaFilters
                     return sb.ToString();
                 }
             case "list": return interp.Iterate(value, at);
-            case "lower": return PyValues.ToStr(value).ToLowerInvariant();
-            case "upper": return PyValues.ToStr(value).ToUpperInvariant();
+            case "lower": return JinjaMethods.PyLower(PyValues.ToStr(value));
+            case "upper": return JinjaMethods.PyUpper(PyValues.ToStr(value));
             case "map": return Map(interp, value, a, at);
             case "max" or "min": return MinMax(interp, value, a, name == "max", at);
             case "reject" or "select": return Select(interp, value, a, name == "select", byAttribute: false, at);

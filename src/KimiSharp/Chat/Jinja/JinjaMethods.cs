@@ -222,7 +222,7 @@ internal static class JinjaMethods
                 if (i >= s.Length) break;
                 if (maxSplit >= 0 && r.Count >= maxSplit)
                 {
-                    r.Add(PyStrip(s[i..], null, false, true));
+                    r.Add(s[i..]);
                     break;
                 }
                 int j = i;
@@ -258,7 +258,7 @@ internal static class JinjaMethods
                 if (i <= 0) break;
                 if (r.Count >= maxSplit)
                 {
-                    r.Add(PyStrip(s[..i], null, true, false));
+                    r.Add(s[..i]);
                     break;
                 }
                 int j = i;
@@ -314,6 +314,33 @@ internal static class JinjaMethods
         return result.ToString();
     }
 
+    /// <summary>str.upper with the special casings .NET's simple mapping lacks (ß → SS, ligatures).</summary>
+    internal static string PyUpper(string s)
+    {
+        string upper = s.ToUpperInvariant();
+        if (upper.AsSpan().IndexOfAny("ßﬀﬁﬂﬃﬄﬅﬆŉ") < 0) return upper;
+        var sb = new StringBuilder(upper.Length + 4);
+        foreach (char c in upper)
+        {
+            sb.Append(c switch
+            {
+                'ß' => "SS",
+                'ﬀ' => "FF",
+                'ﬁ' => "FI",
+                'ﬂ' => "FL",
+                'ﬃ' => "FFI",
+                'ﬄ' => "FFL",
+                'ﬅ' or 'ﬆ' => "ST",
+                'ŉ' => "\u02BCN",
+                _ => c.ToString(),
+            });
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>str.lower with Python's special casing of İ (→ i + combining dot).</summary>
+    internal static string PyLower(string s) => s.Contains('İ') ? s.Replace("İ", "i\u0307").ToLowerInvariant() : s.ToLowerInvariant();
+
     internal static string PyCapitalize(string s) =>
         s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant();
 
@@ -353,8 +380,8 @@ internal static class JinjaMethods
     {
         switch (name)
         {
-            case "upper": return s.ToUpperInvariant();
-            case "lower": return s.ToLowerInvariant();
+            case "upper": return PyUpper(s);
+            case "lower": return PyLower(s);
             case "casefold": return s.ToLowerInvariant();
             case "swapcase":
                 return string.Concat(s.Select(c => char.IsUpper(c) ? char.ToLowerInvariant(c) : char.IsLower(c) ? char.ToUpperInvariant(c) : c));

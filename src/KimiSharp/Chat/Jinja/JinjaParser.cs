@@ -96,6 +96,19 @@ internal sealed class JinjaParser
 
     private Stmt ParseStatement(JinjaToken begin)
     {
+        Enter(begin);
+        try
+        {
+            return ParseStatementCore(begin);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private Stmt ParseStatementCore(JinjaToken begin)
+    {
         var name = Current;
         if (name.Kind != TokenKind.Name) throw Error("tag name expected", name);
         Next();
@@ -108,6 +121,14 @@ internal sealed class JinjaParser
             case "call": return ParseCallBlock(begin);
             case "filter": return ParseFilterBlock(begin);
             case "with": return ParseWith(begin);
+            case "generation":
+                {
+                    // Hugging Face's AssistantTracker extension: the block renders its body (it only records offsets)
+                    ExpectBlockEnd();
+                    var body = ParseBody(["endgeneration"]);
+                    ExpectEnd("endgeneration");
+                    return new WithStmt([], body, begin.Line, begin.Column);
+                }
             case "break" or "continue":
                 if (_loopDepth == 0) throw Error($"'{name.Value}' outside of a loop", name);
                 ExpectBlockEnd();
@@ -334,7 +355,28 @@ internal sealed class JinjaParser
         return new TupleExpr(items, start.Line, start.Column);
     }
 
-    private Expr ParseExpression(bool withCondExpr) => withCondExpr ? ParseCondExpr() : ParseOr();
+    /// <summary>Nesting limit for expressions and blocks, so hostile templates cannot exhaust the stack.</summary>
+    public const int MaxNesting = 200;
+
+    private int _depth;
+
+    private void Enter(JinjaToken at)
+    {
+        if (++_depth > MaxNesting) throw Error($"template nesting deeper than {MaxNesting} levels", at);
+    }
+
+    private Expr ParseExpression(bool withCondExpr)
+    {
+        Enter(Current);
+        try
+        {
+            return withCondExpr ? ParseCondExpr() : ParseOr();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
 
     private Expr ParseCondExpr()
     {
@@ -376,7 +418,15 @@ internal sealed class JinjaParser
         if (Current.IsName("not"))
         {
             var t = Next();
-            return new UnaryExpr("not", ParseNot(), t.Line, t.Column);
+            Enter(t);
+            try
+            {
+                return new UnaryExpr("not", ParseNot(), t.Line, t.Column);
+            }
+            finally
+            {
+                _depth--;
+            }
         }
         return ParseCompare();
     }
@@ -458,7 +508,15 @@ internal sealed class JinjaParser
         if (t.IsOp("-") || t.IsOp("+"))
         {
             Next();
-            node = new UnaryExpr(t.Value, ParseUnary(withFilter: false), t.Line, t.Column);
+            Enter(t);
+            try
+            {
+                node = new UnaryExpr(t.Value, ParseUnary(withFilter: false), t.Line, t.Column);
+            }
+            finally
+            {
+                _depth--;
+            }
         }
         else
         {
@@ -543,8 +601,8 @@ internal sealed class JinjaParser
             {
                 Next();
                 var a = Current;
-                if (a.Kind == TokenKind.Name) { Next(); node = new GetAttrExpr(node, a.Value, t.Line, t.Column); }
-                else if (a.Kind == TokenKind.Integer) { Next(); node = new GetItemExpr(node, new LiteralExpr(a.Literal, a.Line, a.Column), t.Line, t.Column); }
+                if (a.Kind == TokenKind.Name) { Next(); node = new GetAttrExpr(node, a.Value, node.Line, node.Column); }
+                else if (a.Kind == TokenKind.Integer) { Next(); node = new GetItemExpr(node, new LiteralExpr(a.Literal, a.Line, a.Column), node.Line, node.Column); }
                 else throw Error("expected name or number", a);
             }
             else if (t.IsOp("["))
@@ -558,11 +616,11 @@ internal sealed class JinjaParser
                 }
                 ExpectOp("]");
                 if (args.Count == 0) throw Error("expected subscript expression", t);
-                node = new GetItemExpr(node, args.Count == 1 ? args[0] : new TupleExpr(args, t.Line, t.Column), t.Line, t.Column);
+                node = new GetItemExpr(node, args.Count == 1 ? args[0] : new TupleExpr(args, t.Line, t.Column), node.Line, node.Column);
             }
             else if (t.IsOp("("))
             {
-                node = new CallExpr(node, ParseCallArgs(), t.Line, t.Column);
+                node = new CallExpr(node, ParseCallArgs(), node.Line, node.Column);
             }
             else return node;
         }

@@ -237,9 +237,13 @@ internal static class PyValues
     }
 
     /// <summary>Python ==.</summary>
-    public static bool PyEquals(object? a, object? b)
+    public static bool PyEquals(object? a, object? b) => PyEquals(a, b, 0);
+
+    private static bool PyEquals(object? a, object? b, int depth)
     {
         if (a is null || b is null) return a is null && b is null;
+        if (ReferenceEquals(a, b) && a is not double) return true;
+        if (depth > 200) throw new InvalidOperationException("maximum recursion depth exceeded in comparison");
         if (IsNumber(a) && IsNumber(b))
         {
             if (a is double || b is double) return ToDouble(a) == ToDouble(b);
@@ -254,27 +258,27 @@ internal static class PyValues
                     if (b is not JinjaDict db || da.Count != db.Count) return false;
                     foreach (var kv in da)
                     {
-                        if (!db.TryGetValue(kv.Key, out var other) || !PyEquals(kv.Value, other)) return false;
+                        if (!db.TryGetValue(kv.Key, out var other) || !PyEquals(kv.Value, other, depth + 1)) return false;
                     }
                     return true;
                 }
             case List<object?> la:
-                return b is List<object?> lb && SequenceEquals(la, lb);
+                return b is List<object?> lb && SequenceEquals(la, lb, depth);
             case JinjaTuple ta:
-                return b is JinjaTuple tb && SequenceEquals(ta, tb);
+                return b is JinjaTuple tb && SequenceEquals(ta, tb, depth);
             case JinjaRange ra:
-                return b is JinjaRange rb && SequenceEquals(ra, rb);
+                return b is JinjaRange rb && SequenceEquals(ra, rb, depth);
             default:
                 return ReferenceEquals(a, b);
         }
     }
 
-    private static bool SequenceEquals(IReadOnlyList<object?> a, IReadOnlyList<object?> b)
+    private static bool SequenceEquals(IReadOnlyList<object?> a, IReadOnlyList<object?> b, int depth)
     {
         if (a.Count != b.Count) return false;
         for (int i = 0; i < a.Count; i++)
         {
-            if (!PyEquals(a[i], b[i])) return false;
+            if (!PyEquals(a[i], b[i], depth + 1)) return false;
         }
         return true;
     }
@@ -297,8 +301,11 @@ internal static class PyValues
 
     /// <summary>Python ordering (&lt;): numbers with numbers, str with str (code points), lists/tuples
     /// lexicographically; anything else is a TypeError. Returns sign like CompareTo.</summary>
-    public static int PyCompare(object? a, object? b, string op)
+    public static int PyCompare(object? a, object? b, string op) => PyCompare(a, b, op, 0);
+
+    private static int PyCompare(object? a, object? b, string op, int depth)
     {
+        if (depth > 200) throw new InvalidOperationException("maximum recursion depth exceeded in comparison");
         if (IsNumber(a) && IsNumber(b))
         {
             if (a is double || b is double)
@@ -317,7 +324,7 @@ internal static class PyValues
             for (int i = 0; i < Math.Min(la.Count, lb.Count); i++)
             {
                 if (PyEquals(la[i], lb[i])) continue;
-                return PyCompare(la[i], lb[i], op);
+                return PyCompare(la[i], lb[i], op, depth + 1);
             }
             return la.Count.CompareTo(lb.Count);
         }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -16,7 +17,7 @@ internal sealed unsafe class BF16Codec : BlockCodec
     protected override void QuantizeBlock(float* src, byte* dst) => *(ushort*)dst = Fp16.FloatToBF16(*src);
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2((ushort*)w, (ushort*)a, n) : VecDotScalar((ushort*)w, (ushort*)a, n);
+        level >= SimdLevel.Avx512 ? FloatDotAvx512.BF16((ushort*)w, (ushort*)a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2((ushort*)w, (ushort*)a, n) : VecDotScalar((ushort*)w, (ushort*)a, n);
 
     internal static float VecDotScalar(ushort* x, ushort* y, int n)
     {
@@ -26,6 +27,7 @@ internal sealed unsafe class BF16Codec : BlockCodec
         return (float)sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(ushort* x, ushort* y, int n)
     {
         var acc = Vector256<float>.Zero;

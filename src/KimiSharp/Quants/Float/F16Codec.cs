@@ -12,7 +12,10 @@ internal sealed unsafe class F16Codec : BlockCodec
 
     protected override void QuantizeBlock(float* src, byte* dst) => *(ushort*)dst = Fp16.FromFloat(*src);
 
-    public override float VecDot(SimdLevel level, byte* w, byte* a, int n)
+    public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
+        level >= SimdLevel.Avx512 ? FloatDotAvx512.F16((ushort*)w, (ushort*)a, n) : VecDotScalar(w, a, n);
+
+    internal static float VecDotScalar(byte* w, byte* a, int n)
     {
         ushort* x = (ushort*)w, y = (ushort*)a;
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;

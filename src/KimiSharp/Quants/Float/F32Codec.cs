@@ -17,7 +17,7 @@ internal sealed unsafe class F32Codec : BlockCodec
     public override void Quantize(ReadOnlySpan<float> src, Span<byte> dst) => MemoryMarshal.AsBytes(src).CopyTo(dst);
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2((float*)w, (float*)a, n) : VecDotScalar((float*)w, (float*)a, n);
+        level >= SimdLevel.Avx512 ? FloatDotAvx512.F32((float*)w, (float*)a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2((float*)w, (float*)a, n) : VecDotScalar((float*)w, (float*)a, n);
 
     internal static float VecDotScalar(float* w, float* a, int n)
     {
@@ -27,6 +27,7 @@ internal sealed unsafe class F32Codec : BlockCodec
         return (float)sum;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static float VecDotAvx2(float* w, float* a, int n)
     {
         var acc0 = Vector256<float>.Zero;

@@ -13,11 +13,22 @@ internal static unsafe class IQuantMath
     /// <summary>Q8_0 block: d:f16 at 0, qs[32]:i8 at 2; 34 bytes.</summary>
     public const int Q80Bytes = 34;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Half(byte* p) => Fp16.ToFloat(*(ushort*)p);
+    /// <summary>Every f16 bit pattern as a float (ggml's conversion, from <see cref="Fp16"/>), in native memory so kernels index it without GC statics.</summary>
+    public static readonly float* HalfTable = BuildHalfTable();
+
+    private static float* BuildHalfTable()
+    {
+        var table = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(65536 * sizeof(float), 64);
+        for (int h = 0; h < 65536; h++)
+            table[h] = Fp16.ToFloat((ushort)h);
+        return table;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Half(ushort bits) => Fp16.ToFloat(bits);
+    public static float Half(byte* p) => HalfTable[*(ushort*)p];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Half(ushort bits) => HalfTable[bits];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector256<float> v)

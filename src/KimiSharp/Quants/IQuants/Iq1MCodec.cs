@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -57,6 +58,7 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -96,6 +98,7 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
     private static ulong Lanes(ulong* grid, byte* qs, byte* qh, int l) =>
         (grid[Index(qs, qh, l)] << 3) + (NegativeDelta(qh, l) ? 0UL : 0x0202020202020202UL);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq1SPlusOne;
@@ -124,34 +127,46 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
         return Delta * (Sum(acc) - accScalar);
     }
 
+    /// <summary>
+    /// 64 lanes per step: pdep-assembled indices into <see cref="IQuantGrids.Iq1MLanes"/> (lanes u = 8·(g+1) + (δ+1),
+    /// δ from bit 3 of each qh nibble), 16 three-bit scales unpacked once per block, and the
+    /// −9·Σ a correction from the bsums: 8·Σ (g + δ/8)·a·ls = Σ ls·Σ u·a − 9·Σ ls·S.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
-        ulong* grid = IQuantGrids.Iq1SPlusOne;
-        var acc = Vector512<float>.Zero;
-        float accScalar = 0;
+        ulong* lanes = IQuantGrids.Iq1MLanes;
+        float* f16 = HalfTable;
+        var wordOfScale = Vector256.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        var shiftOfScale = Vector256.Create((ushort)0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9);
+        var pick = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var four = Vector512.Create((ushort)4);
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 56, y += Q8KBytes)
         {
             byte* qs = x, qh = x + 32;
-            ushort* sc = (ushort*)(x + 48);
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            short* bsums = (short*)(y + Q8KBsums);
+            ulong scaleWords = *(ulong*)(x + 48);
+            ushort dBits = (ushort)(((scaleWords >> 12) & 0xF) | ((scaleWords >> 24) & 0xF0) | ((scaleWords >> 36) & 0xF00) | ((scaleWords >> 48) & 0xF000));
+            var words = Vector256.Create(scaleWords).AsUInt16();
+            var ls = (Avx512BW.VL.ShiftRightLogicalVariable(Avx512BW.VL.PermuteVar16x16(words, wordOfScale), shiftOfScale) & Vector256.Create((ushort)7)) * 2 + Vector256<ushort>.One;
+            var correction = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), ls.AsInt16());
+            var scales = Vector512.Create(ls, ls);
             var sum = Vector512<int>.Zero;
-            int correction = 0;
-            for (int ib = 0; ib < 8; ib += 2, qs += 8, qh += 4, q8 += 64)
+            var sel = pick;
+            for (int k = 0; k < 4; k++, qs += 8, qh += 4, q8 += 64, sel += four)
             {
-                var w = Vector512.Create(Lanes(grid, qs, qh, 0), Lanes(grid, qs, qh, 1), Lanes(grid, qs, qh, 2), Lanes(grid, qs, qh, 3),
-                                         Lanes(grid, qs + 4, qh + 2, 0), Lanes(grid, qs + 4, qh + 2, 1), Lanes(grid, qs + 4, qh + 2, 2), Lanes(grid, qs + 4, qh + 2, 3)).AsByte();
-                int word = sc[ib / 2];
-                short l0 = (short)(2 * (word & 7) + 1), l1 = (short)(2 * ((word >> 3) & 7) + 1);
-                short l2 = (short)(2 * ((word >> 6) & 7) + 1), l3 = (short)(2 * ((word >> 9) & 7) + 1);
-                var s = Vector512.Create(Vector256.Create(Vector128.Create(l0), Vector128.Create(l1)), Vector256.Create(Vector128.Create(l2), Vector128.Create(l3)));
-                sum += DotScaled(w, Vector512.Load(q8), s);
-                correction += l0 * bsums[2 * ib] + l1 * bsums[2 * ib + 1] + l2 * bsums[2 * ib + 2] + l3 * bsums[2 * ib + 3];
+                uint h = *(uint*)qh;
+                // 12-bit table index per point: 8 bits from qs, then the qh nibble (3 index bits and the delta sign).
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h & 0xFFFF, 0x0F000F000F000F00UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 16, 0x0F000F000F000F00UL);
+                var u = Vector512.Create(lanes[(ushort)i0], lanes[(ushort)(i0 >> 16)], lanes[(ushort)(i0 >> 32)], lanes[i0 >> 48],
+                                         lanes[(ushort)i1], lanes[(ushort)(i1 >> 16)], lanes[(ushort)(i1 >> 32)], lanes[i1 >> 48]);
+                sum += DotScaled(u.AsByte(), Vector512.Load(q8), Avx512BW.PermuteVar32x16(scales, sel).AsInt16());
             }
-            float d = Half(ScaleBits(x)) * *(float*)y;
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
-            accScalar += d * (9 * correction);
+            var total = sum.GetLower() + sum.GetUpper() - correction * 9;
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[dBits] * *(float*)y), Avx.ConvertToVector256Single(total), acc);
         }
-        return Delta * (Sum(acc) - accScalar);
+        return Delta * Sum(acc);
     }
 }

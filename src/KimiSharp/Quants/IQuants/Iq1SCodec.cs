@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -44,6 +45,7 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
     }
 
     /// <summary>Reference: Σ (2s+1)·Σ grid·a and Σ (2s+1)·±1·Σ a (from bsums), combined as d·(first + second/8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -77,6 +79,7 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
     /// Uses grid lanes plus one (unsigned 0..2) so u8×s8 products work directly: Σ g·a = Σ (g+1)·a − Σ a,
     /// with Σ a per group from the Q8_K bsums.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq1SPlusOne;
@@ -108,37 +111,45 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
         return Sum(acc) + accScalar;
     }
 
+    /// <summary>
+    /// 64 lanes per step, grid indices assembled with pdep (four 11-bit indices per 64-bit word), and the delta and
+    /// plus-one corrections done once per block on the bsums: with S_g = Σ a over group g,
+    /// 8·Σ (g + δ/8)·a·ls = 8·Σ ls·Σ (g+1)·a + Σ ls·(δ − 8)·S_g, all in exact integers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq1SPlusOne;
+        float* f16 = HalfTable;
+        // Scale placement for steps 0..3: i16 lanes 0..15 take group 2k's scale, lanes 16..31 group 2k+1's.
+        var pick = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        var two = Vector512.Create((ushort)2);
         var acc = Vector512<float>.Zero;
-        float accScalar = 0;
         for (int b = 0; b < n / 256; b++, x += 50, y += Q8KBytes)
         {
             byte* qs = x + 2;
             ushort* qh = (ushort*)(x + 34);
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            short* bsums = (short*)(y + Q8KBsums);
+            var h = Vector128.Load(qh).AsInt16();
+            var ls = ((h >>> 12) & Vector128.Create((short)7)) * 2 + Vector128<short>.One;
+            var factor = Vector128.Create((short)-7) + ((h >> 15) << 1);          // δ − 8 ∈ {−7, −9}
+            var c = ls * factor;
+            var correction = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)),
+                                                      Vector256.Create(Sse2.UnpackLow(c, c), Sse2.UnpackHigh(c, c)));
+            var scales = Vector512.Create(Vector256.Create(ls, ls), Vector256.Create(ls, ls)).AsUInt16();
             var sum = Vector512<int>.Zero;
-            int correction = 0, sumDelta = 0;
-            for (int ib = 0; ib < 8; ib += 2, qs += 8, q8 += 64)
+            var sel = pick;
+            for (int k = 0; k < 4; k++, qs += 8, q8 += 64, sel += two)
             {
-                int h0 = qh[ib], h1 = qh[ib + 1];
-                var w = Vector512.Create(grid[qs[0] | ((h0 << 8) & 0x700)], grid[qs[1] | ((h0 << 5) & 0x700)],
-                                         grid[qs[2] | ((h0 << 2) & 0x700)], grid[qs[3] | ((h0 >> 1) & 0x700)],
-                                         grid[qs[4] | ((h1 << 8) & 0x700)], grid[qs[5] | ((h1 << 5) & 0x700)],
-                                         grid[qs[6] | ((h1 << 2) & 0x700)], grid[qs[7] | ((h1 >> 1) & 0x700)]).AsByte();
-                int ls0 = 2 * ((h0 >> 12) & 7) + 1, ls1 = 2 * ((h1 >> 12) & 7) + 1;
-                var s = Vector512.Create(Vector256.Create((short)ls0), Vector256.Create((short)ls1));
-                sum += DotScaled(w, Vector512.Load(q8), s);
-                int a0 = bsums[2 * ib] + bsums[2 * ib + 1], a1 = bsums[2 * ib + 2] + bsums[2 * ib + 3];
-                correction += ls0 * a0 + ls1 * a1;
-                sumDelta += ((h0 & 0x8000) != 0 ? -ls0 * a0 : ls0 * a0) + ((h1 & 0x8000) != 0 ? -ls1 * a1 : ls1 * a1);
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k], 0x0700070007000700UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k + 1], 0x0700070007000700UL);
+                var w = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
+                                         grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
+                sum += DotScaled(w, Vector512.Load(q8), Avx512BW.PermuteVar32x16(scales, sel).AsInt16());
             }
-            float d = Half(x) * *(float*)y;
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
-            accScalar += d * (Delta * sumDelta - correction);
+            var total = ((sum.GetLower() + sum.GetUpper()) << 3) + correction;
+            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Vector512.Create(Avx.ConvertToVector256Single(total), Vector256<float>.Zero), acc);
         }
-        return Sum(acc) + accScalar;
+        return Delta * Sum(acc);
     }
 }

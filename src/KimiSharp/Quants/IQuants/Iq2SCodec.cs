@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -44,6 +45,7 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -72,6 +74,7 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
         return 0.125f * sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2S;
@@ -99,9 +102,11 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
         return 0.125f * Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2S;
+        float* f16 = HalfTable;
         // Bit j of each sign byte selects lane j: broadcast bytes to their 8 lanes, test against 1 << (lane % 8).
         var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
                                       4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
@@ -117,18 +122,17 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
             var sum = Vector512<int>.Zero;
             for (int k = 0; k < 4; k++, qs += 8, q8 += 64)
             {
-                int h0 = qh[2 * k], h1 = qh[2 * k + 1];
-                var w = Vector512.Create(grid[qs[0] | ((h0 << 8) & 0x300)], grid[qs[1] | ((h0 << 6) & 0x300)],
-                                         grid[qs[2] | ((h0 << 4) & 0x300)], grid[qs[3] | ((h0 << 2) & 0x300)],
-                                         grid[qs[4] | ((h1 << 8) & 0x300)], grid[qs[5] | ((h1 << 6) & 0x300)],
-                                         grid[qs[6] | ((h1 << 4) & 0x300)], grid[qs[7] | ((h1 << 2) & 0x300)]).AsByte();
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k], 0x0300030003000300UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k + 1], 0x0300030003000300UL);
+                var w = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
+                                         grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
                 var signBytes = Vector512.Create(*(ulong*)(signs + 8 * k)).AsByte();
                 var m = Vector512.Equals(Avx512BW.Shuffle(signBytes, spread) & bits, bits).AsSByte();
                 var a = Negate(Vector512.Load(q8), m);
                 var s = Avx512F.PermuteVar16x32(scales, Vector512.Create((uint)(4 * k)) + Vector512.Create(0u, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
                 sum += DotScaled(w, a, s.AsInt16());
             }
-            float d = Half(x) * *(float*)y;
+            float d = f16[*(ushort*)x] * *(float*)y;
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
         }
         return 0.125f * Sum(acc);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -42,6 +43,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
     }
 
     /// <summary>Reference: integer sums per group of 32 times (2s + 1), then d_w·d_a per block, × 1/8 at the end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -68,6 +70,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
         return 0.125f * sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2Xxs;
@@ -97,44 +100,51 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
         return 0.125f * Sum(acc);
     }
 
+    /// <summary>
+    /// 64 lanes per step. Sign codes are expanded in vector registers: multishift pulls the four 7-bit codes of
+    /// each group out of its sign word, a 128-entry byte permute adds the parity bit, and each sign byte is spread
+    /// to its 8 lanes and tested bit by bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2Xxs;
-        ulong* sign = IQuantGrids.EvenSignMasks;
+        float* f16 = HalfTable;
+        var signsLow = Vector512.Load(IQuantGrids.EvenSigns);
+        var signsHigh = Vector512.Load(IQuantGrids.EvenSigns + 64);
+        var codeOffsets = Vector512.Create(0x0000000035_2E_27_20UL).AsByte();          // bits 32, 39, 46, 53: the four codes
+        var low7 = Vector512.Create((byte)127);
+        var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                                      8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11);
+        var bits = Vector512.Create(0x8040201008040201UL).AsByte();
         // Pair (scale of group 2k, scale of group 2k+1) placement: lanes 0..7 take word 2k+1, lanes 8..15 word 2k+3.
-        var pick0 = Vector512.Create(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3).AsUInt32();
-        var pick1 = Vector512.Create(5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7, 7).AsUInt32();
-        var pick2 = pick0 + Vector512.Create(8u);
-        var pick3 = pick1 + Vector512.Create(8u);
+        var pick = Vector512.Create(1u, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3);
+        var laneOfStep = Vector512.Create(0UL, 1, 0, 1, 0, 1, 0, 1);
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 66, y += Q8KBytes)
         {
             uint* q = (uint*)(x + 2);
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            // Scales 2s+1 for all 8 groups, duplicated into both i16 halves of each word (for i16 pair products).
             var words = Vector512.Load(q);
             var scales = ((words >> 28) * 2 + Vector512<uint>.One) * 0x10001u;
+            var codes = Avx512Vbmi.MultiShift(codeOffsets, words.AsUInt64()) & low7;
+            var signBytes = Avx512Vbmi.PermuteVar64x8x2(signsLow, codes, signsHigh);
             var sum = Vector512<int>.Zero;
-            sum = Chunk(sum, q, q8, grid, sign, Avx512F.PermuteVar16x32(scales, pick0));
-            sum = Chunk(sum, q + 4, q8 + 64, grid, sign, Avx512F.PermuteVar16x32(scales, pick1));
-            sum = Chunk(sum, q + 8, q8 + 128, grid, sign, Avx512F.PermuteVar16x32(scales, pick2));
-            sum = Chunk(sum, q + 12, q8 + 192, grid, sign, Avx512F.PermuteVar16x32(scales, pick3));
-            float d = Half(x) * *(float*)y;
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
+            var sel = pick;
+            var lane = laneOfStep;
+            for (int k = 0; k < 4; k++, q += 4, q8 += 64, sel += Vector512.Create(4u), lane += Vector512.Create(2UL))
+            {
+                uint g1 = q[0], g2 = q[2];
+                var w = Vector512.Create(
+                    grid[g1 & 255], grid[(g1 >> 8) & 255], grid[(g1 >> 16) & 255], grid[g1 >> 24],
+                    grid[g2 & 255], grid[(g2 >> 8) & 255], grid[(g2 >> 16) & 255], grid[g2 >> 24]).AsByte();
+                var stepSigns = Avx512F.PermuteVar8x64(signBytes.AsUInt64(), lane).AsByte();
+                var m = Vector512.Equals(Avx512BW.Shuffle(stepSigns, spread) & bits, bits).AsSByte();
+                var a = Negate(Vector512.Load(q8), m);
+                sum += DotScaled(w, a, Avx512F.PermuteVar16x32(scales, sel).AsInt16());
+            }
+            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Avx512F.ConvertToVector512Single(sum), acc);
         }
         return 0.125f * Sum(acc);
-
-        static Vector512<int> Chunk(Vector512<int> sum, uint* q, sbyte* q8, ulong* grid, ulong* sign, Vector512<uint> scale)
-        {
-            uint g1 = q[0], s1 = q[1], g2 = q[2], s2 = q[3];
-            var w = Vector512.Create(
-                grid[g1 & 255], grid[(g1 >> 8) & 255], grid[(g1 >> 16) & 255], grid[g1 >> 24],
-                grid[g2 & 255], grid[(g2 >> 8) & 255], grid[(g2 >> 16) & 255], grid[g2 >> 24]).AsByte();
-            var m = Vector512.Create(
-                sign[s1 & 127], sign[(s1 >> 7) & 127], sign[(s1 >> 14) & 127], sign[(s1 >> 21) & 127],
-                sign[s2 & 127], sign[(s2 >> 7) & 127], sign[(s2 >> 14) & 127], sign[(s2 >> 21) & 127]).AsSByte();
-            var a = Negate(Vector512.Load(q8), m);
-            return sum + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w, a), scale.AsInt16());
-        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -43,6 +44,7 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -72,6 +74,7 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3S;
@@ -98,6 +101,7 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
         return Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3S;
@@ -112,12 +116,16 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
             var sum = Vector512<int>.Zero;
             for (int k = 0; k < 4; k++, qs += 16, q8 += 64)
             {
-                int h0 = qh[2 * k], h1 = qh[2 * k + 1];
+                uint h = *(ushort*)(qh + 2 * k);
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h, 0x0100010001000100UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 4, 0x0100010001000100UL);
+                ulong i2 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 8), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 8, 0x0100010001000100UL);
+                ulong i3 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 12), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 12, 0x0100010001000100UL);
                 var w = Vector512.Create(
-                    grid[qs[0] | ((h0 << 8) & 256)], grid[qs[1] | ((h0 << 7) & 256)], grid[qs[2] | ((h0 << 6) & 256)], grid[qs[3] | ((h0 << 5) & 256)],
-                    grid[qs[4] | ((h0 << 4) & 256)], grid[qs[5] | ((h0 << 3) & 256)], grid[qs[6] | ((h0 << 2) & 256)], grid[qs[7] | ((h0 << 1) & 256)],
-                    grid[qs[8] | ((h1 << 8) & 256)], grid[qs[9] | ((h1 << 7) & 256)], grid[qs[10] | ((h1 << 6) & 256)], grid[qs[11] | ((h1 << 5) & 256)],
-                    grid[qs[12] | ((h1 << 4) & 256)], grid[qs[13] | ((h1 << 3) & 256)], grid[qs[14] | ((h1 << 2) & 256)], grid[qs[15] | ((h1 << 1) & 256)]).AsByte();
+                    grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
+                    grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48],
+                    grid[(ushort)i2], grid[(ushort)(i2 >> 16)], grid[(ushort)(i2 >> 32)], grid[i2 >> 48],
+                    grid[(ushort)i3], grid[(ushort)(i3 >> 16)], grid[(ushort)(i3 >> 32)], grid[i3 >> 48]).AsByte();
                 var signBytes = Vector512.Create(*(ulong*)(signs + 8 * k)).AsByte();
                 var m = Vector512.Equals(Avx512BW.Shuffle(signBytes, spread) & bits, bits).AsSByte();
                 var a = Negate(Vector512.Load(q8), m);

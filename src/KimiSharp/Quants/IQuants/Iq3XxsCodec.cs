@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -46,6 +47,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         float sum = 0;
@@ -78,6 +80,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
         return 0.25f * sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3Xxs;
@@ -108,30 +111,43 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
         return 0.25f * Sum(acc);
     }
 
+    /// <summary>64 lanes per step; sign codes expanded in vector registers as in <see cref="Iq2XxsCodec.DotAvx512"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3Xxs;
-        ulong* sign = IQuantGrids.EvenSignMasks;
+        float* f16 = HalfTable;
+        var signsLow = Vector512.Load(IQuantGrids.EvenSigns);
+        var signsHigh = Vector512.Load(IQuantGrids.EvenSigns + 64);
+        var codeOffsets = Vector512.Create(0x0000000015_0E_07_00UL).AsByte();          // bits 0, 7, 14, 21: the four codes
+        var low7 = Vector512.Create((byte)127);
+        var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                                      8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11);
+        var bits = Vector512.Create(0x8040201008040201UL).AsByte();
+        var pick = Vector512.Create(0u, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        var laneOfStep = Vector512.Create(0UL, 1, 0, 1, 0, 1, 0, 1);
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 98, y += Q8KBytes)
         {
             byte* qs = x + 2;
-            uint* signsAndScales = (uint*)(x + 66);
             sbyte* q8 = (sbyte*)(y + Q8KQs);
+            var words = Vector256.Load((uint*)(x + 66));
+            var scales = (((words >> 28) * 2 + Vector256<uint>.One) * 0x10001u).ToVector512();
+            var codes = Avx512Vbmi.MultiShift(codeOffsets, Avx512F.ConvertToVector512UInt64(words)) & low7;
+            var signBytes = Avx512Vbmi.PermuteVar64x8x2(signsLow, codes, signsHigh);
             var sum = Vector512<int>.Zero;
-            for (int ib = 0; ib < 8; ib += 2, qs += 16, q8 += 64)
+            var sel = pick;
+            var lane = laneOfStep;
+            for (int k = 0; k < 4; k++, qs += 16, q8 += 64, sel += Vector512.Create(2u), lane += Vector512.Create(2UL))
             {
                 var w = Vector512.Create(grid[qs[0]], grid[qs[1]], grid[qs[2]], grid[qs[3]], grid[qs[4]], grid[qs[5]], grid[qs[6]], grid[qs[7]],
                                          grid[qs[8]], grid[qs[9]], grid[qs[10]], grid[qs[11]], grid[qs[12]], grid[qs[13]], grid[qs[14]], grid[qs[15]]).AsByte();
-                uint s1 = signsAndScales[ib], s2 = signsAndScales[ib + 1];
-                var m = Vector512.Create(sign[s1 & 127], sign[(s1 >> 7) & 127], sign[(s1 >> 14) & 127], sign[(s1 >> 21) & 127],
-                                         sign[s2 & 127], sign[(s2 >> 7) & 127], sign[(s2 >> 14) & 127], sign[(s2 >> 21) & 127]).AsSByte();
+                var stepSigns = Avx512F.PermuteVar8x64(signBytes.AsUInt64(), lane).AsByte();
+                var m = Vector512.Equals(Avx512BW.Shuffle(stepSigns, spread) & bits, bits).AsSByte();
                 var a = Negate(Vector512.Load(q8), m);
-                var s = Vector512.Create(Vector256.Create((short)(2 * (s1 >> 28) + 1)), Vector256.Create((short)(2 * (s2 >> 28) + 1)));
-                sum += DotScaled(w, a, s);
+                sum += DotScaled(w, a, Avx512F.PermuteVar16x32(scales, sel).AsInt16());
             }
-            float d = Half(x) * *(float*)y;
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
+            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Avx512F.ConvertToVector512Single(sum), acc);
         }
         return 0.25f * Sum(acc);
     }

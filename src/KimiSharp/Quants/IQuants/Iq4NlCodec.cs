@@ -43,9 +43,11 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
         if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
+        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         var values = IQuantGrids.Iq4NlValues;
@@ -83,6 +85,7 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
     internal static Vector256<short> SignedPairs(Vector256<sbyte> w, Vector256<sbyte> a) =>
         Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(a, w));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         var table = LevelTable;
@@ -103,5 +106,35 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
             acc1 = Fma.MultiplyAdd(Vector256.Create(Half(y) * Half(x)), Avx.ConvertToVector256Single(p), acc1);
         }
         return Sum(acc1 + acc2);
+    }
+
+    /// <summary>Two blocks per 512-bit step: nibbles regrouped to [block 0 low, block 0 high, block 1 low, block 1 high].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotAvx512(byte* x, byte* y, int n)
+    {
+        float* f16 = HalfTable;
+        var table = Vector512.Create(Vector128.Create(IQuantGrids.Iq4NlValues));
+        var magnitudes = Vector512.Abs(table);
+        var signs = Vector512.LessThan(table, Vector512<sbyte>.Zero);
+        var low4 = Vector512.Create((byte)15);
+        var order = Vector512.Create(0UL, 1, 4, 5, 2, 3, 6, 7);
+        var ones = Vector512.Create((short)1);
+        var acc = Vector512<float>.Zero;
+        int blocks = n / 32, b = 0;
+        for (; b + 1 < blocks; b += 2, x += 36, y += 2 * Q80Bytes)
+        {
+            var packed = Vector256.Create(Vector128.Load(x + 2), Vector128.Load(x + 20));
+            var both = Vector512.Create(packed, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & low4;
+            var nibbles = Avx512F.PermuteVar8x64(both.AsUInt64(), order).AsSByte();
+            var a = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q80Bytes + 2)));
+            var u = Avx512BW.Shuffle(magnitudes, nibbles).AsByte();
+            var p = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Negate(a, Avx512BW.Shuffle(signs, nibbles))), ones);
+            var d = Vector512.Create(Vector256.Create(f16[*(ushort*)y] * f16[*(ushort*)x]), Vector256.Create(f16[*(ushort*)(y + Q80Bytes)] * f16[*(ushort*)(x + 18)]));
+            acc = Avx512F.FusedMultiplyAdd(d, Avx512F.ConvertToVector512Single(p), acc);
+        }
+        float sum = Sum(acc);
+        if (b < blocks)
+            sum += DotAvx2(x, y, 32);
+        return sum;
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static KimiSharp.Quants.IQuants.IQuantMath;
@@ -47,9 +48,11 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
         if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
+        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotScalar(byte* x, byte* y, int n)
     {
         var values = IQuantGrids.Iq4NlValues;
@@ -74,6 +77,7 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         var table = Iq4NlCodec.LevelTable;
@@ -98,5 +102,60 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
             acc = Fma.MultiplyAdd(Vector256.Create(Half(x) * *(float*)y), Avx.ConvertToVector256Single(sum1 + sum2), acc);
         }
         return Sum(acc);
+    }
+
+    /// <summary>
+    /// 128 lanes per step: the 64 packed bytes of four groups split into nibbles and regrouped per group
+    /// (low nibbles = lanes 0..15, high = 16..31), levels by byte shuffle, |level|·(a·sign level) products.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotAvx512(byte* x, byte* y, int n)
+    {
+        float* f16 = HalfTable;
+        var table = Vector512.Create(Vector128.Create(IQuantGrids.Iq4NlValues));
+        var magnitudes = Vector512.Abs(table);
+        var signs = Vector512.LessThan(table, Vector512<sbyte>.Zero);
+        var low4 = Vector512.Create((byte)15);
+        var firstPair = Vector512.Create(0UL, 1, 8, 9, 2, 3, 10, 11);
+        var secondPair = Vector512.Create(4UL, 5, 12, 13, 6, 7, 14, 15);
+        var acc = Vector512<float>.Zero;
+        for (int b = 0; b < n / 256; b++, x += 136, y += Q8KBytes)
+        {
+            byte* qs = x + 8;
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            uint h = *(ushort*)(x + 2);
+            uint l = *(uint*)(x + 4);
+            var sum = Vector512<int>.Zero;
+            for (int half = 0; half < 2; half++, qs += 64, q8 += 128)
+            {
+                var packed = Vector512.Load(qs);
+                var lo = packed & low4;
+                var hi = Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4;
+                var n1 = Avx512F.PermuteVar8x64x2(lo.AsUInt64(), firstPair, hi.AsUInt64()).AsByte();
+                var n2 = Avx512F.PermuteVar8x64x2(lo.AsUInt64(), secondPair, hi.AsUInt64()).AsByte();
+                sum += Step(n1, Vector512.Load(q8), signs, magnitudes, Scales(ref h, ref l));
+                sum += Step(n2, Vector512.Load(q8 + 64), signs, magnitudes, Scales(ref h, ref l));
+            }
+            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Avx512F.ConvertToVector512Single(sum), acc);
+        }
+        return Sum(acc);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<short> Scales(ref uint h, ref uint l)
+        {
+            short ls1 = (short)((int)((l & 15) | ((h << 4) & 0x30)) - 32);
+            short ls2 = (short)((int)(((l >> 4) & 15) | ((h << 2) & 0x30)) - 32);
+            h >>= 4;
+            l >>= 8;
+            return Vector512.Create(Vector256.Create(ls1), Vector256.Create(ls2));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<int> Step(Vector512<byte> nibbles, Vector512<sbyte> a, Vector512<sbyte> signs, Vector512<sbyte> magnitudes, Vector512<short> scales)
+        {
+            var negative = Avx512BW.Shuffle(signs, nibbles.AsSByte());
+            var u = Avx512BW.Shuffle(magnitudes, nibbles.AsSByte()).AsByte();
+            return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Negate(a, negative)), scales);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 
 namespace KimiSharp.Quants;
@@ -271,5 +272,19 @@ internal static unsafe class KQuantMath
             int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
             scales16[j] = (sbyte)((low | high << 4) - 32);
         }
+    }
+
+    /// <summary>Q3_K's 16 six-bit scales minus 32 as signed bytes, with 32-bit mask arithmetic.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static System.Runtime.Intrinsics.Vector128<sbyte> UnpackQ3ScalesVector(byte* packed)
+    {
+        const uint low4 = 0x0F0F0F0F, low2 = 0x03030303;
+        uint a0 = *(uint*)packed, a1 = *(uint*)(packed + 4), tmp = *(uint*)(packed + 8);
+        uint s0 = (a0 & low4) | ((tmp & low2) << 4);              // scales 0..3
+        uint s1 = (a1 & low4) | (((tmp >> 2) & low2) << 4);       // scales 4..7
+        uint s2 = ((a0 >> 4) & low4) | (((tmp >> 4) & low2) << 4); // scales 8..11
+        uint s3 = ((a1 >> 4) & low4) | (((tmp >> 6) & low2) << 4); // scales 12..15
+        var v = System.Runtime.Intrinsics.Vector128.Create(s0, s1, s2, s3).AsByte();
+        return System.Runtime.Intrinsics.X86.Sse2.Subtract(v, System.Runtime.Intrinsics.Vector128.Create((byte)32)).AsSByte();
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -89,7 +90,7 @@ internal sealed unsafe class Q2_KCodec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q2_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {
@@ -119,46 +120,37 @@ internal sealed unsafe class Q2_KCodec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
         var mask2 = Vector256.Create((byte)3);
-        float accMin = 0;
+        var mask4 = Vector128.Create((byte)0xF);
         for (int b = 0; b < n / 256; b++, w += 84, a += 292)
         {
             float da = *(float*)a;
-            short* bsums = (short*)(a + 260);
-            // Σ_j min_j·bsum_j with 16-bit lanes: pmaddwd(bsums, mins)
-            var scales = Sse2.LoadVector128(w);
-            var mins = Avx2.ConvertToVector256Int16(Sse2.ShiftRightLogical(scales.AsUInt16(), 4).AsByte() & Vector128.Create((byte)0xF));
-            var minProd = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(bsums), mins);
-            int summs = Vector256.Sum(minProd);
-            accMin += da * Fp16.ToFloat(*(ushort*)(w + 82)) * summs;
+            var packed = Sse2.LoadVector128(w);
+            var mins = Avx2.ConvertToVector256Int16(Sse2.And(Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask4));
+            var prodMin = Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256((short*)(a + 260)));
+            acc = Fma.MultiplyAdd(Vector256.Create(-da * f16[*(ushort*)(w + 82)]), Avx.ConvertToVector256Single(prodMin), acc);
 
-            var sc16 = Avx2.ConvertToVector256Int16(scales & Vector128.Create((byte)0xF)); // 16 scales as shorts
+            var scales = Avx2.ConvertToVector256Int16(Sse2.And(packed, mask4));
             byte* q2 = w + 16;
             sbyte* q8 = (sbyte*)(a + 4);
             var sumi = Vector256<int>.Zero;
-            int isc = 0;
-            for (int h = 0; h < 2; h++, q2 += 32, q8 += 128, isc += 8)
+            for (int h = 0; h < 2; h++, q2 += 32, q8 += 128)
             {
+                var s = SimdOps.Duplicate(h == 0 ? scales.GetLower() : scales.GetUpper());
                 var bits = Avx.LoadVector256(q2).AsUInt16();
-                sumi = Group(sumi, Avx2.And(bits.AsByte(), mask2), q8, sc16, isc);
-                sumi = Group(sumi, Avx2.And(Avx2.ShiftRightLogical(bits, 2).AsByte(), mask2), q8 + 32, sc16, isc + 2);
-                sumi = Group(sumi, Avx2.And(Avx2.ShiftRightLogical(bits, 4).AsByte(), mask2), q8 + 64, sc16, isc + 4);
-                sumi = Group(sumi, Avx2.And(Avx2.ShiftRightLogical(bits, 6).AsByte(), mask2), q8 + 96, sc16, isc + 6);
+                var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.And(bits.AsByte(), mask2), Avx.LoadVector256(q8)), SimdOps.PairScale(s, 0));
+                var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.And(Avx2.ShiftRightLogical(bits, 2).AsByte(), mask2), Avx.LoadVector256(q8 + 32)), SimdOps.PairScale(s, 1));
+                var p2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.And(Avx2.ShiftRightLogical(bits, 4).AsByte(), mask2), Avx.LoadVector256(q8 + 64)), SimdOps.PairScale(s, 2));
+                var p3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.And(Avx2.ShiftRightLogical(bits, 6).AsByte(), mask2), Avx.LoadVector256(q8 + 96)), SimdOps.PairScale(s, 3));
+                sumi = Avx2.Add(sumi, Avx2.Add(Avx2.Add(p0, p1), Avx2.Add(p2, p3)));
             }
-            acc = Fma.MultiplyAdd(Vector256.Create(da * Fp16.ToFloat(*(ushort*)(w + 80))), Avx.ConvertToVector256Single(sumi), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)(w + 80)]), Avx.ConvertToVector256Single(sumi), acc);
         }
-        return SimdOps.HorizontalSum(acc) - accMin;
-    }
-
-    /// <summary>One 32-element group: Σ over its two 16-element sub-blocks of scale·Σ q·y (8 int lanes).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Group(Vector256<int> sumi, Vector256<byte> q, sbyte* q8, Vector256<short> sc16, int isc)
-    {
-        var p = Avx2.MultiplyAddAdjacent(q, Avx.LoadVector256(q8));
-        var s = Vector256.Create(Vector128.Create(sc16.GetElement(isc)), Vector128.Create(sc16.GetElement(isc + 1)));
-        return Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(p, s));
+        return SimdOps.HorizontalSum(acc);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -101,7 +102,7 @@ internal sealed unsafe class Q3_KCodec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q3_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {
@@ -130,45 +131,43 @@ internal sealed unsafe class Q3_KCodec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
         var mask2 = Vector256.Create((byte)3);
-        sbyte* scales = stackalloc sbyte[16];
+        var four = Vector256.Create((byte)4);
         for (int b = 0; b < n / 256; b++, w += 110, a += 292)
         {
-            KQuantMath.UnpackQ3Scales(w + 96, scales);
-            short* bsums = (short*)(a + 260);
-            var sc16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(scales));
-            int summ = Vector256.Sum(Avx2.MultiplyAddAdjacent(Avx.LoadVector256(bsums), sc16));
-
+            var sc16 = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96));
+            // u = q + 4 ∈ [0, 7]: Σ q·y = Σ u·y − 4·Σ_j sc_j·bsum_j
+            var sumi = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 2);
+            sumi = Avx2.Subtract(Vector256<int>.Zero, sumi);
             var hm = Avx.LoadVector256(w);
+            var bit = Vector256.Create((byte)1);
             byte* q3 = w + 32;
             sbyte* q8 = (sbyte*)(a + 4);
-            var sumi = Vector256<int>.Zero;
             for (int h = 0; h < 2; h++, q3 += 32, q8 += 128)
             {
+                var s = SimdOps.Duplicate(h == 0 ? sc16.GetLower() : sc16.GetUpper());
                 var bits = Avx.LoadVector256(q3).AsUInt16();
-                int g = 4 * h;
-                sumi = Group(sumi, Avx2.And(bits.AsByte(), mask2), hm, g, q8, scales + 2 * g);
-                sumi = Group(sumi, Avx2.And(Avx2.ShiftRightLogical(bits, 2).AsByte(), mask2), hm, g + 1, q8 + 32, scales + 2 * g + 2);
-                sumi = Group(sumi, Avx2.And(Avx2.ShiftRightLogical(bits, 4).AsByte(), mask2), hm, g + 2, q8 + 64, scales + 2 * g + 4);
-                sumi = Group(sumi, Avx2.And(Avx2.ShiftRightLogical(bits, 6).AsByte(), mask2), hm, g + 3, q8 + 96, scales + 2 * g + 6);
+                var u0 = Avx2.Or(Avx2.And(bits.AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
+                bit = Avx2.Add(bit, bit);
+                var u1 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits, 2).AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
+                bit = Avx2.Add(bit, bit);
+                var u2 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits, 4).AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
+                bit = Avx2.Add(bit, bit);
+                var u3 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits, 6).AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
+                bit = Avx2.Add(bit, bit);
+                var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, Avx.LoadVector256(q8)), SimdOps.PairScale(s, 0));
+                var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, Avx.LoadVector256(q8 + 32)), SimdOps.PairScale(s, 1));
+                var p2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u2, Avx.LoadVector256(q8 + 64)), SimdOps.PairScale(s, 2));
+                var p3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u3, Avx.LoadVector256(q8 + 96)), SimdOps.PairScale(s, 3));
+                sumi = Avx2.Add(sumi, Avx2.Add(Avx2.Add(p0, p1), Avx2.Add(p2, p3)));
             }
-            var total = Avx2.Subtract(sumi, Vector256.CreateScalar(4 * summ));
-            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * Fp16.ToFloat(*(ushort*)(w + 108))), Avx.ConvertToVector256Single(total), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(sumi), acc);
         }
         return SimdOps.HorizontalSum(acc);
-    }
-
-    /// <summary>One 32-element group g: u = low 2 bits | (hmask bit g)·4, then Σ over its two sub-blocks of scale·Σ u·y.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Group(Vector256<int> sumi, Vector256<byte> low, Vector256<byte> hm, int g, sbyte* q8, sbyte* sc)
-    {
-        var bit = Vector256.Create((byte)(1 << g));
-        var high = Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), Vector256.Create((byte)4));
-        var p = Avx2.MultiplyAddAdjacent(Avx2.Or(low, high), Avx.LoadVector256(q8));
-        var s = Vector256.Create(Vector128.Create((short)sc[0]), Vector128.Create((short)sc[1]));
-        return Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(p, s));
     }
 }

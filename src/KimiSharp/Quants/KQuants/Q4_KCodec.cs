@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -69,7 +70,7 @@ internal sealed unsafe class Q4_KCodec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q4_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {
@@ -99,21 +100,24 @@ internal sealed unsafe class Q4_KCodec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
+        var accMin = Vector128<float>.Zero;
         var lowMask = Vector256.Create((byte)0x0F);
-        float accMin = 0;
-        byte* sc = stackalloc byte[16];
+        short* sc = stackalloc short[16];
         for (int b = 0; b < n / 256; b++, w += 144, a += 292)
         {
             float da = *(float*)a;
-            short* bsums = (short*)(a + 260);
-            KScalePacking.UnpackScaleMin6(w + 4, sc); // sc[0..7] scales, sc[8..15] mins
-            int summ = 0;
-            for (int j = 0; j < 8; j++)
-                summ += sc[8 + j] * (bsums[2 * j] + bsums[2 * j + 1]);
-            accMin += da * Fp16.ToFloat(*(ushort*)(w + 2)) * summ;
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4); // 8 scales, 8 mins as shorts
+            Avx.Store(sc, scalesMins);
+            // min term: Σ_j m_j · (bsum[2j] + bsum[2j+1])
+            var bs = Avx.LoadVector256((short*)(a + 260));
+            var pairs = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
+            var prodMin = Sse2.MultiplyAddAdjacent(pairs, scalesMins.GetUpper());
+            accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
 
             byte* q = w + 16;
             sbyte* q8 = (sbyte*)(a + 4);
@@ -123,13 +127,14 @@ internal sealed unsafe class Q4_KCodec : BlockCodec
                 var bits = Avx.LoadVector256(q);
                 var lo = Avx2.And(bits, lowMask);
                 var hi = Avx2.And(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte(), lowMask);
-                var p1 = Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8));
-                var p2 = Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32));
-                sumi = Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(p1, Vector256.Create((short)sc[2 * c])));
-                sumi = Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(p2, Vector256.Create((short)sc[2 * c + 1])));
+                var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8)), Vector256.Create(sc[2 * c]));
+                var p2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32)), Vector256.Create(sc[2 * c + 1]));
+                sumi = Avx2.Add(sumi, Avx2.Add(p1, p2));
             }
-            acc = Fma.MultiplyAdd(Vector256.Create(da * Fp16.ToFloat(*(ushort*)w)), Avx.ConvertToVector256Single(sumi), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(sumi), acc);
         }
-        return SimdOps.HorizontalSum(acc) - accMin;
+        var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
+        m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
+        return SimdOps.HorizontalSum(acc) - m.ToScalar();
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -87,7 +88,7 @@ internal sealed unsafe class Q6_KCodec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q6_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {
@@ -116,25 +117,25 @@ internal sealed unsafe class Q6_KCodec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
         var lowMask = Vector256.Create((byte)0x0F);
         var two = Vector256.Create((byte)0x30);
         for (int b = 0; b < n / 256; b++, w += 210, a += 292)
         {
-            short* bsums = (short*)(a + 260);
-            sbyte* sc = (sbyte*)(w + 192);
-            int summ = 0;
-            for (int j = 0; j < 16; j++)
-                summ += sc[j] * bsums[j];
-
+            var sc16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(w + 192)));
+            // Σ(q−32)·y = Σ q·y − 32·Σ_j sc_j·bsum_j
+            var sumi = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 5);
+            sumi = Avx2.Subtract(Vector256<int>.Zero, sumi);
             byte* ql = w;
             byte* qh = w + 128;
             sbyte* q8 = (sbyte*)(a + 4);
-            var sumi = Vector256<int>.Zero;
-            for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8, q8 += 128)
+            for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128)
             {
+                var s = SimdOps.Duplicate(half == 0 ? sc16.GetLower() : sc16.GetUpper());
                 var l0 = Avx.LoadVector256(ql);
                 var l1 = Avx.LoadVector256(ql + 32);
                 var h = Avx.LoadVector256(qh).AsUInt16();
@@ -143,18 +144,14 @@ internal sealed unsafe class Q6_KCodec : BlockCodec
                 var q2 = Avx2.Or(Avx2.And(l1, lowMask), Avx2.And(Avx2.ShiftLeftLogical(h, 2).AsByte(), two));
                 var q3 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l0.AsUInt16(), 4).AsByte(), lowMask), Avx2.And(h.AsByte(), two));
                 var q4 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l1.AsUInt16(), 4).AsByte(), lowMask), Avx2.And(Avx2.ShiftRightLogical(h, 2).AsByte(), two));
-                sumi = Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q1, Avx.LoadVector256(q8)), Pair(sc[0], sc[1])));
-                sumi = Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q2, Avx.LoadVector256(q8 + 32)), Pair(sc[2], sc[3])));
-                sumi = Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q3, Avx.LoadVector256(q8 + 64)), Pair(sc[4], sc[5])));
-                sumi = Avx2.Add(sumi, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q4, Avx.LoadVector256(q8 + 96)), Pair(sc[6], sc[7])));
+                var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q1, Avx.LoadVector256(q8)), SimdOps.PairScale(s, 0));
+                var p2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q2, Avx.LoadVector256(q8 + 32)), SimdOps.PairScale(s, 1));
+                var p3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q3, Avx.LoadVector256(q8 + 64)), SimdOps.PairScale(s, 2));
+                var p4 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q4, Avx.LoadVector256(q8 + 96)), SimdOps.PairScale(s, 3));
+                sumi = Avx2.Add(sumi, Avx2.Add(Avx2.Add(p1, p2), Avx2.Add(p3, p4)));
             }
-            float d = *(float*)a * Fp16.ToFloat(*(ushort*)(w + 208));
-            var total = Avx2.Subtract(sumi, Vector256.CreateScalar(32 * summ));
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(total), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 208)]), Avx.ConvertToVector256Single(sumi), acc);
         }
         return SimdOps.HorizontalSum(acc);
     }
-
-    /// <summary>16-bit lanes 0..7 = a (first 16 elements of a 32-group), lanes 8..15 = b.</summary>
-    private static Vector256<short> Pair(sbyte a, sbyte b) => Vector256.Create(Vector128.Create((short)a), Vector128.Create((short)b));
 }

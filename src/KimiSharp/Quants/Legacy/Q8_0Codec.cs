@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -37,8 +38,10 @@ internal sealed unsafe class Q8_0Codec : BlockCodec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
+        float* f16 = Fp16.TablePointer;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         int nb = n / 32, b = 0;
@@ -46,13 +49,13 @@ internal sealed unsafe class Q8_0Codec : BlockCodec
         {
             var p0 = SimdOps.DotS8S8(Avx.LoadVector256((sbyte*)(w + 2)), Avx.LoadVector256((sbyte*)(a + 2)));
             var p1 = SimdOps.DotS8S8(Avx.LoadVector256((sbyte*)(w + 36)), Avx.LoadVector256((sbyte*)(a + 36)));
-            acc0 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)w) * Fp16.ToFloat(*(ushort*)a)), Avx.ConvertToVector256Single(p0), acc0);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)(w + 34)) * Fp16.ToFloat(*(ushort*)(a + 34))), Avx.ConvertToVector256Single(p1), acc1);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p0), acc0);
+            acc1 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(w + 34)] * f16[*(ushort*)(a + 34)]), Avx.ConvertToVector256Single(p1), acc1);
         }
         if (b < nb)
         {
             var p0 = SimdOps.DotS8S8(Avx.LoadVector256((sbyte*)(w + 2)), Avx.LoadVector256((sbyte*)(a + 2)));
-            acc0 = Fma.MultiplyAdd(Vector256.Create(Fp16.ToFloat(*(ushort*)w) * Fp16.ToFloat(*(ushort*)a)), Avx.ConvertToVector256Single(p0), acc0);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p0), acc0);
         }
         return SimdOps.HorizontalSum(Avx.Add(acc0, acc1));
     }

@@ -1,0 +1,222 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace KimiSharp.Quants;
+
+/// <summary>
+/// AVX-512BW dot products of the k-quants with Q8_K: the same integer math as the AVX2 kernels, two 32-element
+/// groups per 512-bit register (vpmaddubsw → vpmaddwd with per-sub-block scales picked by vpermw).
+/// </summary>
+internal static unsafe class KQuantsAvx512
+{
+    /// <summary>vpermw indices: 16-bit lane i takes scale i/8 + offset (four 16-element sub-blocks per register).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Quarters(short offset) => Vector512.Create(
+        Vector256.Create(Vector128.Create(offset), Vector128.Create((short)(offset + 1))),
+        Vector256.Create(Vector128.Create((short)(offset + 2)), Vector128.Create((short)(offset + 3))));
+
+    /// <summary>vpermw indices: lanes 0..15 take scale a, lanes 16..31 take scale b (one scale per 32 elements).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Halves(short a, short b) => Vector512.Create(Vector256.Create(a), Vector256.Create(b));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Madd(Vector512<byte> u, Vector512<sbyte> s, Vector512<short> scales) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s), scales);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
+        Avx512F.InsertVector256(Avx.LoadVector256(p0).AsInt64().ToVector512Unsafe(), Avx.LoadVector256((long*)p1), 1).AsSByte();
+
+    /// <summary>The same 32 bytes in both halves (vbroadcasti64x4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ushort> Broadcast256(byte* p) => Avx512F.BroadcastVector256ToVector512((ulong*)p).AsUInt16();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Fold(Vector512<int> v) => Avx2.Add(v.GetLower(), v.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q4_K(byte* w, byte* a, int n)
+    {
+        float* f16 = Fp16.TablePointer;
+        var acc = Vector256<float>.Zero;
+        var accMin = Vector128<float>.Zero;
+        var lowMask = Vector512.Create((byte)0x0F);
+        var idxLo0 = Halves(0, 2); var idxHi0 = Halves(1, 3);
+        var idxLo1 = Halves(4, 6); var idxHi1 = Halves(5, 7);
+        for (int b = 0; b < n / 256; b++, w += 144, a += 292)
+        {
+            float da = *(float*)a;
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var bs = Avx.LoadVector256((short*)(a + 260));
+            var prodMin = Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()), scalesMins.GetUpper());
+            accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
+
+            var sc = scalesMins.ToVector512Unsafe();
+            sbyte* q8 = (sbyte*)(a + 4);
+            var bits0 = Avx512F.LoadVector512(w + 16);   // chunks 0, 1
+            var bits1 = Avx512F.LoadVector512(w + 80);   // chunks 2, 3
+            var lo0 = bits0 & lowMask;
+            var hi0 = Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte() & lowMask;
+            var lo1 = bits1 & lowMask;
+            var hi1 = Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & lowMask;
+            var s = Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, idxLo0));
+            s += Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, idxHi0));
+            s += Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, idxLo1));
+            s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, idxHi1));
+            acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(Fold(s)), acc);
+        }
+        var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
+        m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
+        return SimdOps.HorizontalSum(acc) - m.ToScalar();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q5_K(byte* w, byte* a, int n)
+    {
+        float* f16 = Fp16.TablePointer;
+        var acc = Vector256<float>.Zero;
+        var accMin = Vector128<float>.Zero;
+        var lowMask = Vector512.Create((byte)0x0F);
+        var bit4 = Vector512.Create((byte)0x10);
+        var idxLo0 = Halves(0, 2); var idxHi0 = Halves(1, 3);
+        var idxLo1 = Halves(4, 6); var idxHi1 = Halves(5, 7);
+        // qh bit masks: chunk c's low half uses bit 2c, high half bit 2c+1; registers hold chunks (0, 1) and (2, 3)
+        var mLo0 = Vector512.Create(Vector256.Create((byte)1), Vector256.Create((byte)4));
+        var mHi0 = Vector512.Create(Vector256.Create((byte)2), Vector256.Create((byte)8));
+        var mLo1 = Vector512.Create(Vector256.Create((byte)16), Vector256.Create((byte)64));
+        var mHi1 = Vector512.Create(Vector256.Create((byte)32), Vector256.Create((byte)128));
+        for (int b = 0; b < n / 256; b++, w += 176, a += 292)
+        {
+            float da = *(float*)a;
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var bs = Avx.LoadVector256((short*)(a + 260));
+            var prodMin = Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()), scalesMins.GetUpper());
+            accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
+
+            var sc = scalesMins.ToVector512Unsafe();
+            var qh = Broadcast256(w + 16).AsByte();
+            sbyte* q8 = (sbyte*)(a + 4);
+            var bits0 = Avx512F.LoadVector512(w + 48);
+            var bits1 = Avx512F.LoadVector512(w + 112);
+            var lo0 = (bits0 & lowMask) | (Avx512BW.CompareEqual(qh & mLo0, mLo0) & bit4);
+            var hi0 = (Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte() & lowMask) | (Avx512BW.CompareEqual(qh & mHi0, mHi0) & bit4);
+            var lo1 = (bits1 & lowMask) | (Avx512BW.CompareEqual(qh & mLo1, mLo1) & bit4);
+            var hi1 = (Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & lowMask) | (Avx512BW.CompareEqual(qh & mHi1, mHi1) & bit4);
+            var s = Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, idxLo0));
+            s += Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, idxHi0));
+            s += Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, idxLo1));
+            s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, idxHi1));
+            acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(Fold(s)), acc);
+        }
+        var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
+        m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
+        return SimdOps.HorizontalSum(acc) - m.ToScalar();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q6_K(byte* w, byte* a, int n)
+    {
+        float* f16 = Fp16.TablePointer;
+        var acc = Vector256<float>.Zero;
+        var lowMask = Vector512.Create((byte)0x0F);
+        var two = Vector512.Create((byte)0x30);
+        var idx0 = Quarters(0); var idx1 = Quarters(4); var idx2 = Quarters(8); var idx3 = Quarters(12);
+        var shl42 = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)2));
+        var shr02 = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)2));
+        for (int b = 0; b < n / 256; b++, w += 210, a += 292)
+        {
+            var sc16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(w + 192)));
+            // Σ(q−32)·y = Σ q·y − 32·Σ_j sc_j·bsum_j
+            var minus = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 5);
+            var sc = sc16.ToVector512Unsafe();
+            sbyte* q8 = (sbyte*)(a + 4);
+            var s = Vector512<int>.Zero;
+            byte* ql = w;
+            byte* qhp = w + 128;
+            for (int half = 0; half < 2; half++, ql += 64, qhp += 32, q8 += 128)
+            {
+                var l = Avx512F.LoadVector512(ql);                // [ql 0..31 | ql 32..63] of this half
+                var hb = Broadcast256(qhp);
+                // groups 0,1: low nibbles, high bits 0-1 / 2-3; groups 2,3: high nibbles, high bits 4-5 / 6-7
+                var h01 = Avx512BW.ShiftLeftLogicalVariable(hb, shl42).AsByte() & two;
+                var h23 = Avx512BW.ShiftRightLogicalVariable(hb, shr02).AsByte() & two;
+                var q01 = (l & lowMask) | h01;
+                var q23 = (Avx512BW.ShiftRightLogical(l.AsUInt16(), 4).AsByte() & lowMask) | h23;
+                s += Madd(q01, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, half == 0 ? idx0 : idx2));
+                s += Madd(q23, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, half == 0 ? idx1 : idx3));
+            }
+            var total = Avx2.Subtract(Fold(s), minus);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 208)]), Avx.ConvertToVector256Single(total), acc);
+        }
+        return SimdOps.HorizontalSum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q2_K(byte* w, byte* a, int n)
+    {
+        float* f16 = Fp16.TablePointer;
+        var acc = Vector256<float>.Zero;
+        var mask2 = Vector512.Create((byte)3);
+        var mask4 = Vector128.Create((byte)0xF);
+        var shiftA = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)2));
+        var shiftB = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)6));
+        var idx0 = Quarters(0); var idx1 = Quarters(4); var idx2 = Quarters(8); var idx3 = Quarters(12);
+        for (int b = 0; b < n / 256; b++, w += 84, a += 292)
+        {
+            float da = *(float*)a;
+            var packed = Sse2.LoadVector128(w);
+            var mins = Avx2.ConvertToVector256Int16(Sse2.And(Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask4));
+            var prodMin = Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256((short*)(a + 260)));
+            acc = Fma.MultiplyAdd(Vector256.Create(-da * f16[*(ushort*)(w + 82)]), Avx.ConvertToVector256Single(prodMin), acc);
+
+            var sc = Avx2.ConvertToVector256Int16(Sse2.And(packed, mask4)).ToVector512Unsafe();
+            sbyte* q8 = (sbyte*)(a + 4);
+            var d0 = Broadcast256(w + 16);
+            var d1 = Broadcast256(w + 48);
+            var s = Madd(Avx512BW.ShiftRightLogicalVariable(d0, shiftA).AsByte() & mask2, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, idx0));
+            s += Madd(Avx512BW.ShiftRightLogicalVariable(d0, shiftB).AsByte() & mask2, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, idx1));
+            s += Madd(Avx512BW.ShiftRightLogicalVariable(d1, shiftA).AsByte() & mask2, Avx512F.LoadVector512(q8 + 128), Avx512BW.PermuteVar32x16(sc, idx2));
+            s += Madd(Avx512BW.ShiftRightLogicalVariable(d1, shiftB).AsByte() & mask2, Avx512F.LoadVector512(q8 + 192), Avx512BW.PermuteVar32x16(sc, idx3));
+            acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)(w + 80)]), Avx.ConvertToVector256Single(Fold(s)), acc);
+        }
+        return SimdOps.HorizontalSum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q3_K(byte* w, byte* a, int n)
+    {
+        float* f16 = Fp16.TablePointer;
+        var acc = Vector256<float>.Zero;
+        var mask2 = Vector512.Create((byte)3);
+        var four = Vector512.Create((byte)4);
+        var shiftA = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)2));
+        var shiftB = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)6));
+        var hb0 = Vector512.Create(Vector256.Create((byte)1), Vector256.Create((byte)2));
+        var hb1 = Vector512.Create(Vector256.Create((byte)4), Vector256.Create((byte)8));
+        var hb2 = Vector512.Create(Vector256.Create((byte)16), Vector256.Create((byte)32));
+        var hb3 = Vector512.Create(Vector256.Create((byte)64), Vector256.Create((byte)128));
+        var idx0 = Quarters(0); var idx1 = Quarters(4); var idx2 = Quarters(8); var idx3 = Quarters(12);
+        for (int b = 0; b < n / 256; b++, w += 110, a += 292)
+        {
+            var sc16 = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96));
+            var minus = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 2);
+            var sc = sc16.ToVector512Unsafe();
+            var hm = Broadcast256(w).AsByte();
+            sbyte* q8 = (sbyte*)(a + 4);
+            var d0 = Broadcast256(w + 32);
+            var d1 = Broadcast256(w + 64);
+            var u0 = (Avx512BW.ShiftRightLogicalVariable(d0, shiftA).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb0, hb0) & four);
+            var u1 = (Avx512BW.ShiftRightLogicalVariable(d0, shiftB).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb1, hb1) & four);
+            var u2 = (Avx512BW.ShiftRightLogicalVariable(d1, shiftA).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb2, hb2) & four);
+            var u3 = (Avx512BW.ShiftRightLogicalVariable(d1, shiftB).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb3, hb3) & four);
+            var s = Madd(u0, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, idx0));
+            s += Madd(u1, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, idx1));
+            s += Madd(u2, Avx512F.LoadVector512(q8 + 128), Avx512BW.PermuteVar32x16(sc, idx2));
+            s += Madd(u3, Avx512F.LoadVector512(q8 + 192), Avx512BW.PermuteVar32x16(sc, idx3));
+            var total = Avx2.Subtract(Fold(s), minus);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(total), acc);
+        }
+        return SimdOps.HorizontalSum(acc);
+    }
+}
