@@ -88,6 +88,8 @@ internal static partial class JinjaFilters
                     var items = interp.Iterate(value, at);
                     return items.Count > 0 ? items[^1] : new JinjaUndefined("No last item, sequence was empty.");
                 }
+            case "float" or "int" when value is JinjaUndefined u:
+                throw new InvalidOperationException(u.Hint); // Undefined.__float__/__int__ raise UndefinedError
             case "float": return ToFloat(value, a.Get(0, "default", 0.0));
             case "int": return ToInt(value, a.Get(0, "default", 0L), PyValues.ToLong(a.Get(1, "base", 10L)));
             case "indent": return Indent(PyValues.ToStr(value), a.Get(0, "width", 4L), PyValues.IsTruthy(a.Get(1, "first", false)), PyValues.IsTruthy(a.Get(2, "blank", false)));
