@@ -277,16 +277,25 @@ internal static partial class JinjaFilters
         {
             case long l: return l;
             case bool b: return b ? 1L : 0L;
-            case double d: return double.IsFinite(d) ? (long)Math.Truncate(d) : def;
+            case double d: return double.IsFinite(d) ? TruncateToLong(d) : def;
             case string s:
                 {
                     var t = s.Trim();
                     if (TryParseInt(t, numberBase, out long r)) return r;
-                    if (ToFloat(s, null) is double f && double.IsFinite(f)) return (long)Math.Truncate(f);
+                    if (ToFloat(s, null) is double f && double.IsFinite(f)) return TruncateToLong(f);
                     return def;
                 }
             default: return def;
         }
+    }
+
+    /// <summary>Python int(float); integers are 64-bit here, so values beyond that raise instead of wrapping.</summary>
+    private static long TruncateToLong(double d)
+    {
+        double t = Math.Truncate(d);
+        if (t >= 9.2233720368547758e18 || t < -9.2233720368547758e18)
+            throw new OverflowException($"integer {PyValues.FloatRepr(t)} is outside the 64-bit range supported by this engine");
+        return (long)t;
     }
 
     private static bool TryParseInt(string t, long numberBase, out long result)
