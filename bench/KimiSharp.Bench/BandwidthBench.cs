@@ -30,8 +30,8 @@ public unsafe class BandwidthBench : IDisposable
     public void Setup()
     {
         stream = new NativeBuffer(StreamBytes);
-        new Span<byte>(stream.Pointer, int.MaxValue / 2).Fill(1);
-        new Span<byte>(stream.Pointer + int.MaxValue / 2, (int)(StreamBytes - int.MaxValue / 2)).Fill(1);
+        for (long off = 0; off < StreamBytes; off += 1 << 24)
+            new Span<byte>(stream.Pointer + off, 1 << 24).Fill(1);
         q4k = new NativeBuffer(Q4KBytes);
         long rowBytes = GgmlTypes.Get(GgmlType.Q4_K).RowBytes(Q4KCols);
         const int rowsPerChunk = 1024;

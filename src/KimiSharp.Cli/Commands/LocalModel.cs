@@ -62,10 +62,7 @@ internal sealed class LocalModel : IDisposable
     public int[] EncodeChat(IReadOnlyList<ChatMessage> messages)
     {
         var prompt = Formatter.Format(messages, tools: null, addGenerationPrompt: true);
-        var ids = new List<int>();
-        foreach (var segment in prompt.Segments)
-            Tokenizer.Encode(segment.Text, parseSpecial: segment.IsTemplateText, ids);
-        return WithBos(ids);
+        return ChatTokenization.Encode(Tokenizer, prompt);
     }
 
     /// <summary>Prompt tokens of raw text (special-token text is parsed, as llama.cpp's --no-template prompt).</summary>

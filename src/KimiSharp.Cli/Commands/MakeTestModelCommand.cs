@@ -19,11 +19,16 @@ public static class MakeTestModelCommand
         var type = new Option<string>("--type") { Description = "Weight type: f32, f16, bf16, or a quant type this build can write (q8_0, q4_k, …)", DefaultValueFactory = _ => "f32" };
         var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 1 };
         var split = new Option<int>("--split") { Description = "Write N parts like gguf-split", DefaultValueFactory = _ => 1 };
+        var udExperts = new Option<string?>("--ud-experts")
+        {
+            Description = "Mixed file like Unsloth's UD quants: routed experts in this type, attention Q6_K/Q8_0, attn_k_b/v_b Q8_0, the rest Q4_K; norms and router F32 (overrides --type)",
+        };
         command.Options.Add(shape);
         command.Options.Add(output);
         command.Options.Add(type);
         command.Options.Add(seed);
         command.Options.Add(split);
+        command.Options.Add(udExperts);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             var spec = TestModelSpec.ForShape(result.GetValue(shape)!) with
@@ -31,6 +36,8 @@ public static class MakeTestModelCommand
                 Type = ParseType(result.GetValue(type)!),
                 Seed = result.GetValue(seed),
             };
+            if (result.GetValue(udExperts) is { } expertType)
+                spec = spec with { TypeOverride = TestModelTypes.UdLike(ParseType(expertType)) };
             var path = result.GetValue(output)!;
             var parts = result.GetValue(split);
             IReadOnlyList<string> written;

@@ -1,4 +1,5 @@
 using KimiSharp.Engine;
+using KimiSharp.Models.DeepSeek2;
 
 namespace KimiSharp.Cli.Commands;
 
@@ -6,5 +7,5 @@ namespace KimiSharp.Cli.Commands;
 internal static class ModelLoader
 {
     public static ILanguageModel Load(string path, int threads) =>
-        throw new NotSupportedException("this build has no deepseek2 forward pass yet (branch 'model' not merged)");
+        DeepSeek2Model.Load(path, new ModelOptions(threads));
 }

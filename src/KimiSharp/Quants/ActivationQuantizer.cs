@@ -8,7 +8,7 @@ namespace KimiSharp.Quants;
 /// Layouts: Q8_0 = d:fp16 qs[32]:i8 (34 B); Q8_1 = d:fp16 s:fp16 qs[32]:i8 (36 B);
 /// Q8_K = d:f32 qs[256]:i8 bsums[16]:i16 (292 B).
 /// </summary>
-public static unsafe class ActivationQuantizer
+public static unsafe partial class ActivationQuantizer
 {
     public const int Q8_0BlockBytes = 34;
     public const int Q8_1BlockBytes = 36;
@@ -40,7 +40,10 @@ public static unsafe class ActivationQuantizer
     /// Q8_0 as ggml-cpu quantizes activations on x86 (quantize_row_q8_0 AVX path): d = amax/127,
     /// q = round-half-even(x · (127/amax)). This is what llama.cpp's mat-mul actually uses.
     /// </summary>
-    public static void Q8_0(ReadOnlySpan<float> x, Span<byte> dst)
+    public static void Q8_0(ReadOnlySpan<float> x, Span<byte> dst) => Q8_0(x, dst, System.Runtime.Intrinsics.X86.Avx2.IsSupported);
+
+    /// <summary><see cref="Q8_0(ReadOnlySpan{float}, Span{byte})"/> with the SIMD block path on or off (tests cover both).</summary>
+    internal static void Q8_0(ReadOnlySpan<float> x, Span<byte> dst, bool simd)
     {
         CheckBlocks(GgmlType.Q8_0, x.Length, dst.Length, 32, Q8_0BlockBytes);
         int blocks = x.Length / 32;
@@ -51,6 +54,11 @@ public static unsafe class ActivationQuantizer
             {
                 float* xb = px + b * 32;
                 byte* yb = py + b * Q8_0BlockBytes;
+                if (simd)
+                {
+                    Q8_0BlockAvx2(xb, yb);
+                    continue;
+                }
                 float amax = 0;
                 for (int j = 0; j < 32; j++)
                     amax = MathF.Max(amax, MathF.Abs(xb[j]));
@@ -160,7 +168,10 @@ public static unsafe class ActivationQuantizer
     /// iscale = −127/max, q = min(127, round-half-even(iscale·x)), d = 1/iscale, bsums[g] = Σ of group g's 16 q.
     /// An all-zero block gets d = 0, q = 0, bsums = 0.
     /// </summary>
-    public static void Q8_K(ReadOnlySpan<float> x, Span<byte> dst)
+    public static void Q8_K(ReadOnlySpan<float> x, Span<byte> dst) => Q8_K(x, dst, System.Runtime.Intrinsics.X86.Avx2.IsSupported);
+
+    /// <summary><see cref="Q8_K(ReadOnlySpan{float}, Span{byte})"/> with the SIMD block path on or off (tests cover both).</summary>
+    internal static void Q8_K(ReadOnlySpan<float> x, Span<byte> dst, bool simd)
     {
         CheckBlocks(GgmlType.Q8_K, x.Length, dst.Length, 256, Q8_KBlockBytes);
         int blocks = x.Length / 256;
@@ -169,40 +180,46 @@ public static unsafe class ActivationQuantizer
         {
             for (int b = 0; b < blocks; b++)
             {
-                float* xb = px + b * 256;
-                byte* yb = py + b * Q8_KBlockBytes;
-                sbyte* qs = (sbyte*)(yb + 4);
-                short* bsums = (short*)(yb + 260);
-                float max = 0, amax = 0;
-                for (int j = 0; j < 256; j++)
-                {
-                    float ax = MathF.Abs(xb[j]);
-                    if (ax > amax)
-                    {
-                        amax = ax;
-                        max = xb[j];
-                    }
-                }
-                if (amax == 0)
-                {
-                    new Span<byte>(yb, Q8_KBlockBytes).Clear();
-                    continue;
-                }
-                float iscale = -127f / max;
-                for (int g = 0; g < 16; g++)
-                {
-                    int sum = 0;
-                    for (int j = g * 16; j < g * 16 + 16; j++)
-                    {
-                        int q = Math.Min(127, (int)MathF.Round(iscale * xb[j], MidpointRounding.ToEven));
-                        qs[j] = (sbyte)q;
-                        sum += q;
-                    }
-                    bsums[g] = (short)sum;
-                }
-                *(float*)yb = 1f / iscale;
+                if (simd)
+                    Q8_KBlockAvx2(px + b * 256, py + b * Q8_KBlockBytes);
+                else
+                    ScalarQ8_KBlock(px + b * 256, py + b * Q8_KBlockBytes);
             }
         }
+    }
+
+    private static void ScalarQ8_KBlock(float* xb, byte* yb)
+    {
+        sbyte* qs = (sbyte*)(yb + 4);
+        short* bsums = (short*)(yb + 260);
+        float max = 0, amax = 0;
+        for (int j = 0; j < 256; j++)
+        {
+            float ax = MathF.Abs(xb[j]);
+            if (ax > amax)
+            {
+                amax = ax;
+                max = xb[j];
+            }
+        }
+        if (amax == 0)
+        {
+            new Span<byte>(yb, Q8_KBlockBytes).Clear();
+            return;
+        }
+        float iscale = -127f / max;
+        for (int g = 0; g < 16; g++)
+        {
+            int sum = 0;
+            for (int j = g * 16; j < g * 16 + 16; j++)
+            {
+                int q = Math.Min(127, (int)MathF.Round(iscale * xb[j], MidpointRounding.ToEven));
+                qs[j] = (sbyte)q;
+                sum += q;
+            }
+            bsums[g] = (short)sum;
+        }
+        *(float*)yb = 1f / iscale;
     }
 
     private static void CheckBlocks(GgmlType type, int elements, int bytes, int block, int blockBytes)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace KimiSharp.Text;
 
@@ -7,24 +8,22 @@ namespace KimiSharp.Text;
 /// merge rank is merged (ties: leftmost) until no pair has a merge — GPT-2/llama.cpp BPE, equal to tiktoken's rank
 /// merging for vocabularies converted from tiktoken ranks.
 /// </summary>
+[SkipLocalsInit]
 internal sealed class BytePairEncoder
 {
     private const int HeapThreshold = 96;
-    private readonly Dictionary<long, int> _pairRank;   // (left id, right id) → merge rank
+    private readonly PairRankTable _pairRank;           // (left id, right id) → merge rank
     private readonly int[] _mergeResult;                // merge rank → id of the merged token
     private readonly int[] _byteToId;                   // byte → id of its single-byte token (-1 if none)
 
-    public BytePairEncoder(Dictionary<long, int> pairRank, int[] mergeResult, int[] byteToId)
+    public BytePairEncoder(PairRankTable pairRank, int[] mergeResult, int[] byteToId)
     {
         _pairRank = pairRank;
         _mergeResult = mergeResult;
         _byteToId = byteToId;
     }
 
-    public static long Key(int left, int right) => ((long)left << 32) | (uint)right;
-
-    private int Rank(int left, int right) =>
-        _pairRank.TryGetValue(Key(left, right), out int r) ? r : int.MaxValue;
+    private int Rank(int left, int right) => _pairRank.Rank(left, right);
 
     /// <summary>Encodes the UTF-8 bytes of one piece and appends the ids to <paramref name="output"/>.</summary>
     public void Encode(ReadOnlySpan<byte> bytes, List<int> output)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace KimiSharp.Text;
@@ -8,6 +9,7 @@ namespace KimiSharp.Text;
 /// Byte-level BPE tokenizer (GGUF <c>tokenizer.ggml.model = "gpt2"</c>) with the pre-tokenizer named by
 /// <c>tokenizer.ggml.pre</c>. Thread-safe: one instance serves all requests.
 /// </summary>
+[SkipLocalsInit]
 public sealed partial class Tokenizer
 {
     private const int MaxCachedPieceLength = 64;
@@ -25,6 +27,7 @@ public sealed partial class Tokenizer
     private readonly SpecialTokenMatcher _specials;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheSpan;
+    private int _cacheCount;
 
     private Tokenizer(TokenizerData data)
     {
@@ -61,13 +64,17 @@ public sealed partial class Tokenizer
                     if (raw.Length == 1 && byteToId[raw[0]] < 0) byteToId[raw[0]] = id;
                 }
             }
+            else if (type is TokenType.Unused or TokenType.Unknown)
+            {
+                _bytes[id] = []; // like llama.cpp: unused fillers ("[PAD123]") render as nothing
+            }
             else
             {
                 _bytes[id] = Encoding.UTF8.GetBytes(text);
             }
         }
 
-        var pairRank = new Dictionary<long, int>(data.Merges.Length);
+        var pairRank = new List<(int, int, int)>(data.Merges.Length);
         var mergeResult = new int[data.Merges.Length];
         for (int rank = 0; rank < data.Merges.Length; rank++)
         {
@@ -80,11 +87,11 @@ public sealed partial class Tokenizer
                 !_normalIdByByteText.TryGetValue(right, out int r) ||
                 !_normalIdByByteText.TryGetValue(left + right, out int result))
                 continue;
-            pairRank.TryAdd(BytePairEncoder.Key(l, r), rank);
+            pairRank.Add((l, r, rank));
             mergeResult[rank] = result;
         }
 
-        _bpe = new BytePairEncoder(pairRank, mergeResult, byteToId);
+        _bpe = new BytePairEncoder(new PairRankTable(pairRank), mergeResult, byteToId);
         _pre = PreTokenizer.For(data.Pre);
         _specials = new SpecialTokenMatcher(_tokens, _types);
         _idByTextSpan = _idByText.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -125,7 +132,10 @@ public sealed partial class Tokenizer
     /// <summary>The token's string as stored in the vocabulary (byte-level form for normal tokens).</summary>
     public string TokenText(int id) => _tokens[CheckId(id)];
 
-    /// <summary>The raw bytes the token stands for (UTF-8 of the text for control and user-defined tokens).</summary>
+    /// <summary>
+    /// The raw bytes the token stands for: byte-level decoded for normal tokens, UTF-8 of the text for control and
+    /// user-defined tokens, nothing for unused and unknown ones.
+    /// </summary>
     public byte[] TokenBytes(int id) => (byte[])_bytes[CheckId(id)].Clone();
 
     internal ReadOnlySpan<byte> TokenBytesSpan(int id) => _bytes[CheckId(id)];
@@ -134,6 +144,13 @@ public sealed partial class Tokenizer
     public bool TryGetId(string tokenText, out int id) => _idByText.TryGetValue(tokenText, out id);
 
     public bool IsEndOfGeneration(int id) => EndOfGenerationIds.Contains(id);
+
+    /// <summary>Empties the per-piece cache (benchmarks measure cold and warm encoding).</summary>
+    internal void ClearCache()
+    {
+        _cache.Clear();
+        Interlocked.Exchange(ref _cacheCount, 0);
+    }
 
     /// <summary>
     /// Token ids of <paramref name="text"/>. Control and user-defined tokens are recognised only when
@@ -206,7 +223,12 @@ public sealed partial class Tokenizer
 
             if (cacheable)
             {
-                if (_cache.Count >= MaxCacheEntries) _cache.Clear();
+                // ConcurrentDictionary.Count takes every lock: keep our own (approximate) count instead.
+                if (Interlocked.Increment(ref _cacheCount) > MaxCacheEntries)
+                {
+                    _cache.Clear();
+                    Interlocked.Exchange(ref _cacheCount, 0);
+                }
                 _cache.TryAdd(piece.ToString(), output.GetRange(before, output.Count - before).ToArray());
             }
         }

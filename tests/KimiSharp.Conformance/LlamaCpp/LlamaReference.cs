@@ -106,6 +106,10 @@ public sealed class LlamaReference : IDisposable
         return output;
     }
 
+    /// <summary>llama.cpp's tokenization of <paramref name="text"/> (llama_tokenize with add_special / parse_special).</summary>
+    public int[] Tokenize(string text, bool addBos = false, bool parseSpecial = false) =>
+        _weights.NativeHandle.Tokenize(text, addBos, parseSpecial, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+
     /// <summary>Index of the largest value (the first one on ties, as a plain argmax).</summary>
     public static int ArgMax(ReadOnlySpan<float> values)
     {

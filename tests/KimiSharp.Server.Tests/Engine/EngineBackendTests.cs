@@ -162,6 +162,55 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Sixteen_concurrent_streams_through_the_engine_all_complete()
+    {
+        var client = fixture.OpenAiChat();
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
+        {
+            var text = new StringBuilder();
+            var options = new ChatCompletionOptions { Tools = { WeatherTool } };
+            var prompt = i % 2 == 0 ? $"Hi number {i}" : $"Weather number {i}? weather";
+            ChatFinishReason? finish = null;
+            var arguments = new StringBuilder();
+            await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage(prompt)], options))
+            {
+                foreach (var part in update.ContentUpdate) text.Append(part.Text);
+                foreach (var tool in update.ToolCallUpdates) arguments.Append(tool.FunctionArgumentsUpdate?.ToString());
+                finish ??= update.FinishReason;
+            }
+
+            return (i, Text: text.ToString(), Arguments: arguments.ToString(), finish);
+        }));
+
+        foreach (var (i, text, arguments, finish) in results)
+        {
+            if (i % 2 == 0)
+            {
+                Assert.Equal("Hello from the scripted model, nice to meet you.", text);
+                Assert.Equal(ChatFinishReason.Stop, finish);
+            }
+            else
+            {
+                Assert.Equal("I'll check.", text);
+                Assert.Equal("""{"city": "Paris"}""", arguments);
+                Assert.Equal(ChatFinishReason.ToolCalls, finish);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Tool_call_cut_off_by_max_tokens_is_left_out_of_the_reply()
+    {
+        int cut = fixture.Tokenizer.Encode(ScriptedLanguageModel.ToolScript[..ScriptedLanguageModel.ToolScript.IndexOf("\"ci", StringComparison.Ordinal)], parseSpecial: true).Length + 1;
+        ChatCompletion completion = await fixture.OpenAiChat().CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")],
+            new ChatCompletionOptions { Tools = { WeatherTool }, MaxOutputTokenCount = cut });
+
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Empty(completion.ToolCalls);
+        Assert.Equal("I'll check.", completion.Content[0].Text);
+    }
+
+    [Fact]
     public async Task Tool_choice_none_bans_the_tool_call_section()
     {
         ChatCompletion completion = await fixture.OpenAiChat().CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")],

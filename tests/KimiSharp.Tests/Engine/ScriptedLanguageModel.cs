@@ -26,6 +26,9 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
 
     public Exception? ThrowOnForward { get; set; }
 
+    /// <summary>Called inside every forward call with the number of calls so far.</summary>
+    public Action<int>? OnForward { get; set; }
+
     public IModelSession CreateSession(int maxTokens)
     {
         Interlocked.Increment(ref OpenSessions);
@@ -47,7 +50,8 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
             Assert.False(_disposed);
             Assert.True(_tokens.Count + tokens.Length <= maxTokens, "forward past the session's capacity");
             lock (model.Calls) model.Calls.Add((id, tokens.ToArray()));
-            Interlocked.Increment(ref model._forwardCalls);
+            int calls = Interlocked.Increment(ref model._forwardCalls);
+            model.OnForward?.Invoke(calls);
             if (model.Gate is { } gate)
             {
                 model.Entered.Release();

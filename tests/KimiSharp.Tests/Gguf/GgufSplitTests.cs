@@ -35,6 +35,19 @@ public class GgufSplitTests
     }
 
     [Fact]
+    public unsafe void Tensor_data_is_unavailable_after_dispose()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("m.gguf");
+        SampleGguf.Build().Write(path);
+        var file = GgufFile.Open(path);
+        var t = file.Tensors[0];
+        Assert.True(file.GetTensorData(t) != null);
+        file.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => file.GetTensorBytes(t).Length);
+    }
+
+    [Fact]
     public void Missing_part_is_an_error_naming_the_missing_file()
     {
         using var dir = new TempDir();

@@ -66,6 +66,10 @@ public sealed class DeepSeek2Model : ILanguageModel
         if (options.MaxBatch < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxBatch, "MaxBatch must be at least 1");
         var config = DeepSeek2Config.FromMetadata(file.Metadata, options.YarnBetaFast, options.YarnBetaSlow);
+        if (options.KvType == KvCacheType.Q8_0 && config.LatentRowLength % 32 != 0)
+            throw new ModelLoadException(
+                $"a Q8_0 KV cache needs cache rows that are a multiple of 32 values; this model's rows have {config.LatentRowLength} " +
+                "(kv_lora_rank + rope dims); use an F32 or F16 cache");
         var weights = DeepSeek2Weights.Load(file, config);
         return new DeepSeek2Model(file, config, weights, options, owned);
     }

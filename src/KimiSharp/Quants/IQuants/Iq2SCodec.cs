@@ -40,8 +40,8 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -78,7 +78,8 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2S;
-        ulong* sign = IQuantGrids.ByteSignUnits;
+        var spread = Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var bits = Vector256.Create(0x8040201008040201UL).AsByte();
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 82, y += Q8KBytes)
         {
@@ -87,11 +88,10 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
             var sum = Vector256<int>.Zero;
             for (int ib = 0; ib < 8; ib++, qs += 4, signs += 4, q8 += 32)
             {
-                int h = qh[ib];
-                var w = Vector256.Create(grid[qs[0] | ((h << 8) & 0x300)], grid[qs[1] | ((h << 6) & 0x300)],
-                                         grid[qs[2] | ((h << 4) & 0x300)], grid[qs[3] | ((h << 2) & 0x300)]).AsByte();
-                var m = Vector256.Create(sign[signs[0]], sign[signs[1]], sign[signs[2]], sign[signs[3]]).AsSByte();
-                var a = Avx2.Sign(Avx.LoadVector256(q8), m);
+                ulong i = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[ib], 0x0300030003000300UL);
+                var w = Vector256.Create(grid[(ushort)i], grid[(ushort)(i >> 16)], grid[(ushort)(i >> 32)], grid[i >> 48]).AsByte();
+                var m = Vector256.Equals(Avx2.Shuffle(Vector256.Create(*(uint*)signs).AsByte(), spread) & bits, bits).AsSByte();
+                var a = (Avx.LoadVector256(q8) ^ m) - m;
                 int sc = scales[ib];
                 var s = Vector256.Create(Vector128.Create((short)(2 * (sc & 15) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
                 sum += DotScaled(w, a, s);
@@ -106,6 +106,7 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2S;
+        float* f16 = HalfTable;
         // Bit j of each sign byte selects lane j: broadcast bytes to their 8 lanes, test against 1 << (lane % 8).
         var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
                                       4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
@@ -121,18 +122,17 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
             var sum = Vector512<int>.Zero;
             for (int k = 0; k < 4; k++, qs += 8, q8 += 64)
             {
-                int h0 = qh[2 * k], h1 = qh[2 * k + 1];
-                var w = Vector512.Create(grid[qs[0] | ((h0 << 8) & 0x300)], grid[qs[1] | ((h0 << 6) & 0x300)],
-                                         grid[qs[2] | ((h0 << 4) & 0x300)], grid[qs[3] | ((h0 << 2) & 0x300)],
-                                         grid[qs[4] | ((h1 << 8) & 0x300)], grid[qs[5] | ((h1 << 6) & 0x300)],
-                                         grid[qs[6] | ((h1 << 4) & 0x300)], grid[qs[7] | ((h1 << 2) & 0x300)]).AsByte();
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k], 0x0300030003000300UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k + 1], 0x0300030003000300UL);
+                var w = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
+                                         grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
                 var signBytes = Vector512.Create(*(ulong*)(signs + 8 * k)).AsByte();
                 var m = Vector512.Equals(Avx512BW.Shuffle(signBytes, spread) & bits, bits).AsSByte();
                 var a = Negate(Vector512.Load(q8), m);
                 var s = Avx512F.PermuteVar16x32(scales, Vector512.Create((uint)(4 * k)) + Vector512.Create(0u, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
                 sum += DotScaled(w, a, s.AsInt16());
             }
-            float d = Half(x) * *(float*)y;
+            float d = f16[*(ushort*)x] * *(float*)y;
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
         }
         return 0.125f * Sum(acc);

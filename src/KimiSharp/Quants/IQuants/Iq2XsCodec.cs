@@ -40,8 +40,8 @@ internal sealed unsafe class Iq2XsCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512Vbmi) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -107,7 +107,13 @@ internal sealed unsafe class Iq2XsCodec : IQuantCodecBase
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2Xs;
-        ulong* sign = IQuantGrids.EvenSignMasks;
+        float* f16 = HalfTable;
+        var signsLow = Vector512.Load(IQuantGrids.EvenSigns);
+        var signsHigh = Vector512.Load(IQuantGrids.EvenSigns + 64);
+        var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6, 6,
+                                      8, 8, 8, 8, 8, 8, 8, 8, 10, 10, 10, 10, 10, 10, 10, 10, 12, 12, 12, 12, 12, 12, 12, 12, 14, 14, 14, 14, 14, 14, 14, 14);
+        var bits = Vector512.Create(0x8040201008040201UL).AsByte();
+        var laneOfStep = Vector512.Create(0UL, 1, 0, 1, 0, 1, 0, 1);
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 74, y += Q8KBytes)
         {
@@ -117,21 +123,24 @@ internal sealed unsafe class Iq2XsCodec : IQuantCodecBase
             var packed = Vector128.CreateScalar(*(ulong*)(x + 66)).AsByte();
             var nibbles = Sse2.UnpackLow(packed & Vector128.Create((byte)15), Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & Vector128.Create((byte)15));
             var scales = (Avx512F.ConvertToVector512UInt32(nibbles) * 2 + Vector512<uint>.One) * 0x10001u;
+            // Sign code (bits 9..15 of each u16) → sign byte with parity, in the even byte of each u16.
+            var signBytes = Avx512Vbmi.PermuteVar64x8x2(signsLow, (Vector512.Load(q) >> 9).AsByte(), signsHigh);
             var sum = Vector512<int>.Zero;
-            for (int k = 0; k < 4; k++, q += 8, q8 += 64)
+            var lane = laneOfStep;
+            for (int k = 0; k < 4; k++, q += 8, q8 += 64, lane += Vector512.Create(2UL))
             {
                 ulong codes = *(ulong*)q, codes2 = *(ulong*)(q + 4);
                 uint c0 = (ushort)codes, c1 = (ushort)(codes >> 16), c2 = (ushort)(codes >> 32), c3 = (ushort)(codes >> 48);
                 uint c4 = (ushort)codes2, c5 = (ushort)(codes2 >> 16), c6 = (ushort)(codes2 >> 32), c7 = (ushort)(codes2 >> 48);
                 var w = Vector512.Create(grid[c0 & 511], grid[c1 & 511], grid[c2 & 511], grid[c3 & 511],
                                          grid[c4 & 511], grid[c5 & 511], grid[c6 & 511], grid[c7 & 511]).AsByte();
-                var m = Vector512.Create(sign[c0 >> 9], sign[c1 >> 9], sign[c2 >> 9], sign[c3 >> 9],
-                                         sign[c4 >> 9], sign[c5 >> 9], sign[c6 >> 9], sign[c7 >> 9]).AsSByte();
+                var stepSigns = Avx512F.PermuteVar8x64(signBytes.AsUInt64(), lane).AsByte();
+                var m = Vector512.Equals(Avx512BW.Shuffle(stepSigns, spread) & bits, bits).AsSByte();
                 var a = Negate(Vector512.Load(q8), m);
                 var s = Avx512F.PermuteVar16x32(scales, Vector512.Create((uint)(4 * k)) + Vector512.Create(0u, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
                 sum += DotScaled(w, a, s.AsInt16());
             }
-            float d = Half(x) * *(float*)y;
+            float d = f16[*(ushort*)x] * *(float*)y;
             acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
         }
         return 0.125f * Sum(acc);

@@ -37,7 +37,8 @@ internal sealed unsafe class Tq1Codec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -110,6 +111,54 @@ internal sealed unsafe class Tq1Codec : IQuantCodecBase
         return Sum(acc);
     }
 
+    /// <summary>Four 64-lane steps over contiguous activations: digits (0,1), (2,3) of qs[0..31]; digit 4 with tail digits (0,1); tail (2,3); tail 4 with the qh digits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotAvx512(byte* x, byte* y, int n)
+    {
+        float* f16 = HalfTable;
+        var three = Vector512.Create((ushort)3);
+        var highBytes = Vector512.Create((ushort)0xFF00);
+        var ones = Vector512.Create((short)1);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < n / 256; b++, x += 54, y += Q8KBytes)
+        {
+            sbyte* q8 = (sbyte*)(y + Q8KQs);
+            var v1 = Vector256.Load(x);
+            var v3 = v1 + v1 + v1;
+            var v9 = v3 + v3 + v3;
+            var v27 = v9 + v9 + v9;
+            var v81 = v27 + v27 + v27;
+            var t1 = Vector128.Load(x + 32);
+            var t3 = t1 + t1 + t1;
+            var t9 = t3 + t3 + t3;
+            var t27 = t9 + t9 + t9;
+            var t81 = t27 + t27 + t27;
+            var h1 = Vector128.Create(*(uint*)(x + 48)).AsByte();
+            var h3 = h1 + h1 + h1;
+            var h9 = h3 + h3 + h3;
+            var h27 = h9 + h9 + h9;
+            var qh = Avx2.Blend(Avx2.Blend(h1.AsInt32(), h3.AsInt32(), 0b0010), Avx2.Blend(h9.AsInt32(), h27.AsInt32(), 0b1000), 0b1100).AsByte();
+            var pairs = Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(v1, v3), three, highBytes), Vector512.Load(q8));
+            pairs += Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(v9, v27), three, highBytes), Vector512.Load(q8 + 64));
+            pairs += Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(v81, Vector256.Create(t1, t3)), three, highBytes), Vector512.Load(q8 + 128));
+            pairs += Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(Vector256.Create(t9, t27), Vector256.Create(t81, qh)), three, highBytes), Vector512.Load(q8 + 192));
+            var sums = Avx512BW.MultiplyAddAdjacent(pairs, ones);
+            var sum = sums.GetLower() + sums.GetUpper() - Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), Vector256.Create((short)1));
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(x + 52)] * *(float*)y), Avx.ConvertToVector256Single(sum), acc);
+        }
+        return Sum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Digits(Vector512<byte> v, Vector512<ushort> three, Vector512<ushort> highBytes)
+    {
+        var w = v.AsUInt16();
+        var even = Avx512BW.MultiplyHigh(Avx512BW.ShiftLeftLogical(w, 8), three);
+        var odd = Avx512BW.MultiplyHigh(w & highBytes, three);
+        return (even | Avx512BW.ShiftLeftLogical(odd, 8)).AsByte();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Digits(Vector256<byte> v, Vector256<ushort> three, Vector256<ushort> highBytes)
     {
         var w = v.AsUInt16();

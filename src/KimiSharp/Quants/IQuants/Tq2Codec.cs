@@ -27,8 +27,8 @@ internal sealed unsafe class Tq2Codec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -75,30 +75,34 @@ internal sealed unsafe class Tq2Codec : IQuantCodecBase
         return Sum(acc);
     }
 
+    /// <summary>
+    /// Each 32-byte half of the codes is repeated in both 256-bit halves and shifted by (0, 2) or (4, 6) bits, so
+    /// codes line up with 64 contiguous activations per step.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
+        float* f16 = HalfTable;
         var three = Vector512.Create((byte)3);
         var ones = Vector512.Create((short)1);
-        var acc = Vector512<float>.Zero;
+        var shift01 = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)2));
+        var shift23 = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)6));
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 66, y += Q8KBytes)
         {
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            // Both 32-byte halves side by side; activations gathered to match: half j, code l ↔ q8[128j + 32l ..].
-            var codes = Vector512.Create(Vector256.Load(x), Vector256.Load(x + 32)).AsUInt16();
             var pairs = Vector512<short>.Zero;
-            pairs += Avx512BW.MultiplyAddAdjacent(codes.AsByte() & three, Pair(q8, 0));
-            pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(codes, 2).AsByte() & three, Pair(q8, 32));
-            pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(codes, 4).AsByte() & three, Pair(q8, 64));
-            pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(codes, 6).AsByte() & three, Pair(q8, 96));
-            var bsums = Vector256.Load((short*)(y + Q8KBsums));
-            var sum = Avx512BW.MultiplyAddAdjacent(pairs, ones).GetLower() + Avx512BW.MultiplyAddAdjacent(pairs, ones).GetUpper()
-                      - Avx2.MultiplyAddAdjacent(bsums, Vector256.Create((short)1));
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(*(float*)y * Half(x + 64)), Vector512.Create(Avx.ConvertToVector256Single(sum), Vector256<float>.Zero), acc);
+            for (int j = 0; j < 2; j++, q8 += 128)
+            {
+                var codes = Vector256.Load(x + 32 * j);
+                var both = Vector512.Create(codes, codes).AsUInt16();
+                pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogicalVariable(both, shift01).AsByte() & three, Vector512.Load(q8));
+                pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogicalVariable(both, shift23).AsByte() & three, Vector512.Load(q8 + 64));
+            }
+            var sums = Avx512BW.MultiplyAddAdjacent(pairs, ones);
+            var sum = sums.GetLower() + sums.GetUpper() - Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), Vector256.Create((short)1));
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)y * f16[*(ushort*)(x + 64)]), Avx.ConvertToVector256Single(sum), acc);
         }
         return Sum(acc);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<sbyte> Pair(sbyte* q8, int offset) => Vector512.Create(Vector256.Load(q8 + offset), Vector256.Load(q8 + 128 + offset));
     }
 }

@@ -61,15 +61,37 @@ internal sealed unsafe class Q4_0Codec : BlockCodec
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
         float* f16 = Fp16.TablePointer;
-        var acc = Vector256<float>.Zero;
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
         var eight = Vector256.Create((byte)8);
-        for (int b = 0; b < n / 32; b++, w += 18, a += 34)
+        int nb = n / 32, b = 0;
+        // two blocks per iteration into two accumulators: one FMA chain per block would bound the loop at its latency
+        for (; b + 1 < nb; b += 2)
+        {
+            {
+                var q8 = Avx.LoadVector256((sbyte*)(a + 2));
+                // Σ(q−8)·y = Σ q·y − Σ 8·y
+                var p = Avx2.Subtract(SimdOps.DotU8S8(SimdOps.Nibbles16(w + 2), q8), SimdOps.DotU8S8(eight, q8));
+                acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
+            }
+            w += 18;
+            a += 34;
+            {
+                var q8 = Avx.LoadVector256((sbyte*)(a + 2));
+                // Σ(q−8)·y = Σ q·y − Σ 8·y
+                var p = Avx2.Subtract(SimdOps.DotU8S8(SimdOps.Nibbles16(w + 2), q8), SimdOps.DotU8S8(eight, q8));
+                acc1 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc1);
+            }
+            w += 18;
+            a += 34;
+        }
+        if (b < nb)
         {
             var q8 = Avx.LoadVector256((sbyte*)(a + 2));
             // Σ(q−8)·y = Σ q·y − Σ 8·y
             var p = Avx2.Subtract(SimdOps.DotU8S8(SimdOps.Nibbles16(w + 2), q8), SimdOps.DotU8S8(eight, q8));
-            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
         }
-        return SimdOps.HorizontalSum(acc);
+        return SimdOps.HorizontalSum(Avx.Add(acc0, acc1));
     }
 }

@@ -65,14 +65,34 @@ internal sealed unsafe class Q4_1Codec : BlockCodec
     private static float VecDotAvx2(byte* w, byte* a, int n)
     {
         float* f16 = Fp16.TablePointer;
-        var acc = Vector256<float>.Zero;
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
         float mins = 0;
-        for (int b = 0; b < n / 32; b++, w += 20, a += 36)
+        int nb = n / 32, b = 0;
+        // two blocks per iteration into two accumulators: one FMA chain per block would bound the loop at its latency
+        for (; b + 1 < nb; b += 2)
+        {
+            {
+                var p = SimdOps.DotU8S8(SimdOps.Nibbles16(w + 4), Avx.LoadVector256((sbyte*)(a + 4)));
+                acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
+                mins += f16[*(ushort*)(w + 2)] * f16[*(ushort*)(a + 2)];
+            }
+            w += 20;
+            a += 36;
+            {
+                var p = SimdOps.DotU8S8(SimdOps.Nibbles16(w + 4), Avx.LoadVector256((sbyte*)(a + 4)));
+                acc1 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc1);
+                mins += f16[*(ushort*)(w + 2)] * f16[*(ushort*)(a + 2)];
+            }
+            w += 20;
+            a += 36;
+        }
+        if (b < nb)
         {
             var p = SimdOps.DotU8S8(SimdOps.Nibbles16(w + 4), Avx.LoadVector256((sbyte*)(a + 4)));
-            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
             mins += f16[*(ushort*)(w + 2)] * f16[*(ushort*)(a + 2)];
         }
-        return SimdOps.HorizontalSum(acc) + mins;
+        return SimdOps.HorizontalSum(Avx.Add(acc0, acc1)) + mins;
     }
 }

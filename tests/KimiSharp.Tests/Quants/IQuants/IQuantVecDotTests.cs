@@ -86,6 +86,22 @@ public unsafe class IQuantVecDotTests
                 AssertClose(ggml, kernel.Invoke(pw, pa, n), norms, $"{type} {kernel.Name}");
     }
 
+    [Theory]
+    [InlineData(32)]
+    [InlineData(224)]
+    [InlineData(7168 + 32)]
+    public void Iq4_nl_kernels_handle_odd_block_counts(int n)
+    {
+        var codec = IQuantCodecs.Get(GgmlType.IQ4_NL);
+        var (w, a, wv, av) = IQuantTestData.DotOperands(GgmlType.IQ4_NL, n, 3);
+        double norms = IQuantTestData.Norm(wv) * IQuantTestData.Norm(av);
+        float ggml = GgmlOracle.VecDot(GgmlType.IQ4_NL, w, a, n);
+        fixed (byte* pw = w)
+        fixed (byte* pa = a)
+            foreach (var kernel in codec.Kernels)
+                AssertClose(ggml, kernel.Invoke(pw, pa, n), norms, $"IQ4_NL {kernel.Name} n={n}");
+    }
+
     [Fact]
     public void Vec_dot_rejects_partial_blocks()
     {

@@ -1,0 +1,158 @@
+using KimiSharp.Gguf;
+using KimiSharp.Models.DeepSeek2;
+using KimiSharp.Quants;
+
+namespace KimiSharp.Tests.Models;
+
+public class DeepSeek2ModelTests(TinyModelFiles files) : IClassFixture<TinyModelFiles>
+{
+    private static int[] Tokens(int count, int vocab, int seed = 11)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => rng.Next(3, vocab)).ToArray();
+    }
+
+    private static float MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        float max = 0;
+        for (int i = 0; i < a.Length; i++)
+            max = Math.Max(max, Math.Abs(a[i] - b[i]));
+        return max;
+    }
+
+    [Theory]
+    [InlineData("kimi-tiny", GgmlType.F32)]
+    [InlineData("kimi-tiny", GgmlType.Q8_0)]
+    [InlineData("v2lite-tiny", GgmlType.F32)]
+    public void Prefill_in_one_batch_equals_token_by_token_decode(string shape, GgmlType type)
+    {
+        using var model = DeepSeek2Model.Load(files.Get(shape, type), new ModelOptions(2));
+        int n = 24, vocab = model.VocabSize;
+        var tokens = Tokens(n, vocab);
+        var batch = new float[n * vocab];
+        using (var s = model.CreateSession(n))
+            s.ForwardAll(tokens, batch);
+
+        var step = new float[vocab];
+        using var decode = model.CreateSession(n);
+        for (int i = 0; i < n; i++)
+        {
+            decode.Forward(tokens.AsSpan(i, 1), step);
+            Assert.True(MaxAbsDiff(batch.AsSpan(i * vocab, vocab), step) <= 1e-4f, $"position {i}");
+        }
+        Assert.Equal(n, decode.Length);
+    }
+
+    [Fact]
+    public void Micro_batches_and_thread_counts_do_not_change_the_logits()
+    {
+        var path = files.Get("kimi-tiny");
+        int n = 40;
+        float[] Run(int threads, int maxBatch)
+        {
+            using var model = DeepSeek2Model.Load(path, new ModelOptions(threads, MaxBatch: maxBatch));
+            var logits = new float[n * model.VocabSize];
+            using var s = model.CreateSession(n);
+            s.ForwardAll(Tokens(n, model.VocabSize), logits);
+            return logits;
+        }
+        var reference = Run(1, 256);
+        Assert.True(MaxAbsDiff(reference, Run(2, 256)) <= 1e-4f);
+        Assert.True(MaxAbsDiff(reference, Run(2, 7)) <= 1e-4f);
+    }
+
+    [Fact]
+    public void Q8_0_kv_cache_is_refused_at_load_when_cache_rows_are_not_whole_blocks()
+    {
+        // kimi-tiny's cache rows are 64 + 16 = 80 values (Kimi-K2's are 576 = 18 blocks of 32).
+        var e = Assert.Throws<ModelLoadException>(() => DeepSeek2Model.Load(files.Get("kimi-tiny"), new ModelOptions(1, KvCacheType.Q8_0)));
+        Assert.Contains("multiple of 32", e.Message);
+    }
+
+    [Theory]
+    [InlineData(KvCacheType.F16, 5e-2f)]
+    public void Reduced_precision_kv_cache_stays_close_to_F32(KvCacheType kv, float tolerance)
+    {
+        var path = files.Get("kimi-tiny");
+        int n = 16;
+        float[] Run(KvCacheType type)
+        {
+            using var model = DeepSeek2Model.Load(path, new ModelOptions(2, type));
+            var logits = new float[n * model.VocabSize];
+            using var s = model.CreateSession(n);
+            s.ForwardAll(Tokens(n, model.VocabSize), logits);
+            Assert.Equal(LatentRowBytes(type, model.Config.LatentRowLength) * model.Config.LayerCount * n, s.KvCacheBytes);
+            return logits;
+        }
+        var f32 = Run(KvCacheType.F32);
+        var reduced = Run(kv);
+        Assert.True(MaxAbsDiff(f32, reduced) <= tolerance, $"max diff {MaxAbsDiff(f32, reduced)}");
+        Assert.NotEqual(f32, reduced);
+    }
+
+    private static long LatentRowBytes(KvCacheType t, int n) => t switch
+    {
+        KvCacheType.F32 => 4L * n,
+        KvCacheType.F16 => 2L * n,
+        _ => n / 32 * 34L,
+    };
+
+    [Fact]
+    public void Truncate_then_forward_recomputes_the_same_logits()
+    {
+        using var model = DeepSeek2Model.Load(files.Get("kimi-tiny"), new ModelOptions(2));
+        int vocab = model.VocabSize;
+        var tokens = Tokens(10, vocab);
+        var first = new float[vocab];
+        var again = new float[vocab];
+        using var s = model.CreateSession(16);
+        s.Forward(tokens, first);
+        s.Truncate(6);
+        s.Forward(tokens.AsSpan(6), again);
+        Assert.True(MaxAbsDiff(first, again) <= 1e-4f);
+    }
+
+    [Fact]
+    public void Session_rejects_bad_tokens_and_overflow_without_changing_state()
+    {
+        using var model = DeepSeek2Model.Load(files.Get("kimi-tiny"), new ModelOptions(1));
+        var logits = new float[model.VocabSize];
+        using var s = model.CreateSession(4);
+        Assert.Throws<ArgumentOutOfRangeException>(() => s.Forward([1, model.VocabSize], logits));
+        Assert.Throws<ArgumentOutOfRangeException>(() => s.Forward([-1], logits));
+        Assert.Equal(0, s.Length);
+        Assert.Throws<InvalidOperationException>(() => s.Forward([1, 2, 3, 4, 5], logits));
+        Assert.Throws<ArgumentException>(() => s.Forward([1], new float[3]));
+        s.Forward([1, 2], logits);
+        Assert.Equal(2, s.Length);
+        Assert.All(logits, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Load_names_the_missing_tensor_when_metadata_asks_for_a_dense_layer_the_file_lacks()
+    {
+        var path = files.Edited("kimi-tiny", "two-dense", w => w.SetUInt32("deepseek2.leading_dense_block_count", 2));
+        var e = Assert.Throws<ModelLoadException>(() => DeepSeek2Model.Load(path, new ModelOptions(1)));
+        Assert.Equal("blk.1.ffn_gate.weight", e.Name);
+        Assert.Contains("missing", e.Message);
+    }
+
+    [Fact]
+    public void Load_names_tensor_and_expected_shape_when_a_shape_is_wrong()
+    {
+        var path = files.Edited("kimi-tiny", "wrong-embd", w => w.SetUInt32("deepseek2.embedding_length", 128));
+        var e = Assert.Throws<ModelLoadException>(() => DeepSeek2Model.Load(path, new ModelOptions(1)));
+        Assert.Equal("token_embd.weight", e.Name);
+        Assert.Contains("expected {128,", e.Message);
+    }
+
+    [Fact]
+    public void Load_keeps_weights_in_the_map_and_reports_kv_cost()
+    {
+        using var file = GgufFile.Open(files.Get("kimi-tiny"));
+        using var model = DeepSeek2Model.Load(file, new ModelOptions(1));
+        Assert.Equal(0, model.OwnedBytes);   // all norms are F32 in the map; nothing copied
+        Assert.Equal(4L * model.Config.LatentRowLength * model.Config.LayerCount, model.KvCacheBytesPerToken);
+        Assert.Contains("KV cache F32", model.Describe(1024));
+    }
+}
