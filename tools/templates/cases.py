@@ -362,6 +362,8 @@ MORE_FEATURES = [
     ("frame/macro_param_set_in_body", "{% macro m(a, b=2) %}{% set a = a ~ '!' %}{% set b = b * 2 %}{{ a }}{{ b }}{% endmacro %}{{ m('x') }}", {}),
     ("frame/filter_block_scope", "{% filter upper %}{% set q = 'in' %}{{ q }}{% endfilter %}[{{ q }}]", {}),
     ("frame/with_reads_later", "{% with a = 1 %}[{{ y }}]{% endwith %}{% set y = 2 %}", {"y": 9}),
+    ("error/undefined_int_raises", "{{ missing|int }}", {}),
+    ("error/undefined_float_raises", "{{ missing|float }}", {}),
     ("hf/generation_tag", "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}!{% endgeneration %}{% else %}{{ m.content }}{% endif %}\n{% endfor %}", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}),
 ]
 
