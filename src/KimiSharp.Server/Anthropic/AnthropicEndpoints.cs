@@ -38,7 +38,7 @@ public static class AnthropicEndpoints
         var options = state.FitToContext(prompt, plan.Options);
 
         using var lease = state.Gate.Enter();
-        var run = state.Run(prompt, options, plan.Stops, "toolu_", context.RequestAborted);
+        var run = state.Run(prompt, options, plan.Stops, "toolu_", context.RequestAborted, plan.SingleToolCall);
         if (plan.Stream)
         {
             await AnthropicStream.WriteAsync(context, run, request.Model!, prompt.TokenCount);
@@ -61,6 +61,9 @@ public static class AnthropicEndpoints
                     break;
                 case ToolArgumentsEvent arguments when calls.TryGetValue(arguments.Index, out var call):
                     call.Arguments.Append(arguments.Fragment);
+                    break;
+                case ToolDiscardedEvent discarded:
+                    calls.Remove(discarded.Index);
                     break;
                 case RunFinished end:
                     finished = end;

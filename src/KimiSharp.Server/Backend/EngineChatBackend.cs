@@ -252,6 +252,9 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
                 case ParserToolArguments arguments:
                     yield return new ToolCallArgumentsDelta(arguments.Index, arguments.Fragment, generated);
                     break;
+                case KimiSharp.Chat.ToolCallDiscarded discarded:
+                    yield return new ToolCallDiscarded(discarded.Index, generated);
+                    break;
             }
         }
     }

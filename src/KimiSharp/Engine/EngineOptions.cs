@@ -18,8 +18,16 @@ public sealed record EngineOptions
     /// <summary>Prompt tokens evaluated per step, so a long prompt does not starve the other sequences.</summary>
     public int PrefillChunkTokens { get; init; } = 512;
 
+    /// <summary>
+    /// Finished sequences whose KV cache is kept for the next request: a prompt that starts with the same
+    /// tokens (the next turn of a conversation) evaluates only what is new. 0 = no reuse, and each
+    /// sequence's cache is sized to its request instead of the whole context.
+    /// </summary>
+    public int PromptCacheSessions { get; init; } = 1;
+
     internal void Validate()
     {
+        if (PromptCacheSessions < 0) throw new ArgumentException($"prompt cache sessions must be >= 0 (got {PromptCacheSessions})", nameof(PromptCacheSessions));
         if (ContextLength < 0) throw new ArgumentException($"context length must be >= 0 (got {ContextLength})", nameof(ContextLength));
         if (MaxActiveSequences < 1) throw new ArgumentException($"max active sequences must be >= 1 (got {MaxActiveSequences})", nameof(MaxActiveSequences));
         if (MaxQueuedRequests < 0) throw new ArgumentException($"max queued requests must be >= 0 (got {MaxQueuedRequests})", nameof(MaxQueuedRequests));

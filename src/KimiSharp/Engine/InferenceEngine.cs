@@ -18,6 +18,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly int _contextLength;
     private readonly LinkedList<Sequence> _waiting = new();
     private readonly List<Sequence> _active = [];
+    private readonly List<(IModelSession Session, List<int> Tokens)> _idle = []; // loop thread only
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _loop;
@@ -164,8 +165,7 @@ public sealed class InferenceEngine : IDisposable
                 }
                 if (finished)
                 {
-                    sequence.Session?.Dispose();
-                    sequence.Session = null;
+                    ReleaseSession(sequence, reusable: false); // no-op when Finish already released it
                     sequence.Registration.Dispose();
                     _active.RemoveAt(i--);
                     Interlocked.Decrement(ref _activeCount);
@@ -173,6 +173,8 @@ public sealed class InferenceEngine : IDisposable
                 }
             }
         }
+        foreach (var (session, _) in _idle) session.Dispose();
+        _idle.Clear();
         foreach (var sequence in _active)
         {
             sequence.Session?.Dispose();
@@ -217,11 +219,12 @@ public sealed class InferenceEngine : IDisposable
         Span<float> logits = _logits;
         if (s.PrefillDone < prompt.Count)
         {
-            s.Session ??= _model.CreateSession(Math.Min(_contextLength, prompt.Count + (request.MaxTokens ?? _contextLength)));
+            if (s.Session is null) AcquireSession(s);
             int n = Math.Min(_options.PrefillChunkTokens, prompt.Count - s.PrefillDone);
             int[] chunk = new int[n];
             for (int i = 0; i < n; i++) chunk[i] = prompt[s.PrefillDone + i];
-            s.Session.Forward(chunk, logits);
+            s.Session!.Forward(chunk, logits);
+            s.SessionTokens.AddRange(chunk);
             foreach (int t in chunk) s.Sampler.Accept(t);
             s.PrefillDone += n;
             Interlocked.Add(ref _promptTokens, n);
@@ -231,6 +234,7 @@ public sealed class InferenceEngine : IDisposable
         else
         {
             s.Session!.Forward([s.PendingToken], logits);
+            s.SessionTokens.Add(s.PendingToken);
             s.DecodeSteps++;
         }
 
@@ -257,8 +261,7 @@ public sealed class InferenceEngine : IDisposable
     private bool Finish(Sequence s, FinishReason reason, int? stopToken)
     {
         if (!s.TryComplete()) return true;
-        s.Session?.Dispose(); // the cache is free before the caller hears of the end
-        s.Session = null;
+        ReleaseSession(s, reusable: true);
         if (reason != FinishReason.StopString && reason != FinishReason.Cancelled)
         {
             string tail = s.Stops.Flush(s.Decoder.Flush());
@@ -274,9 +277,63 @@ public sealed class InferenceEngine : IDisposable
             DecodeMs: s.PrefillEnded != 0 ? Stopwatch.GetElapsedTime(s.PrefillEnded, now).TotalMilliseconds : 0,
             DecodeTokens: s.DecodeSteps);
         s.Events.Writer.TryWrite(new FinishEvent(reason, reason == FinishReason.StopString ? s.Stops.Matched : null, stopToken,
-            new Usage(s.Request.PromptTokens.Count, s.Generated), timings));
+            new Usage(s.Request.PromptTokens.Count, s.Generated, s.CachedPromptTokens), timings));
         s.Events.Writer.TryComplete();
         return true;
+    }
+
+    /// <summary>
+    /// Gives the sequence a KV cache: the kept session sharing the longest prefix with its prompt (truncated
+    /// to that prefix, always leaving at least one prompt token to evaluate for the logits), else a new one.
+    /// </summary>
+    private void AcquireSession(Sequence s)
+    {
+        var prompt = s.Request.PromptTokens;
+        int best = -1, bestLength = -1;
+        for (int i = 0; i < _idle.Count; i++)
+        {
+            var tokens = _idle[i].Tokens;
+            int common = 0, limit = Math.Min(tokens.Count, prompt.Count - 1);
+            while (common < limit && tokens[common] == prompt[common]) common++;
+            if (common > bestLength)
+            {
+                best = i;
+                bestLength = common;
+            }
+        }
+        if (best >= 0)
+        {
+            var (session, tokens) = _idle[best];
+            _idle.RemoveAt(best);
+            session.Truncate(bestLength);
+            s.Session = session;
+            s.SessionTokens.AddRange(tokens.Take(bestLength));
+            for (int i = 0; i < bestLength; i++) s.Sampler.Accept(prompt[i]);
+            s.PrefillDone = bestLength;
+            s.CachedPromptTokens = bestLength;
+            return;
+        }
+        int size = _options.PromptCacheSessions > 0 ? _contextLength : Math.Min(_contextLength, prompt.Count + (s.Request.MaxTokens ?? _contextLength));
+        s.Session = _model.CreateSession(size);
+    }
+
+    /// <summary>Keeps a finished sequence's cache for prefix reuse (most recent first), or frees it.</summary>
+    private void ReleaseSession(Sequence s, bool reusable)
+    {
+        var session = s.Session;
+        if (session is null) return;
+        s.Session = null;
+        if (!reusable || _options.PromptCacheSessions == 0 || session.Length != s.SessionTokens.Count)
+        {
+            session.Dispose();
+            return;
+        }
+        _idle.Insert(0, (session, new List<int>(s.SessionTokens)));
+        while (_idle.Count > _options.PromptCacheSessions)
+        {
+            _idle[^1].Session.Dispose();
+            _idle.RemoveAt(_idle.Count - 1);
+        }
     }
 
     private static void Fail(Sequence s, Exception e)

@@ -33,6 +33,12 @@ internal sealed class Sequence
     public HashSet<int> EndIds { get; }
     public Channel<GenerationEvent> Events { get; }
     public IModelSession? Session { get; set; }
+
+    /// <summary>The tokens in <see cref="Session"/>'s cache, in order (for prefix reuse by later requests).</summary>
+    public List<int> SessionTokens { get; } = [];
+
+    /// <summary>Prompt tokens found in a reused cache.</summary>
+    public int CachedPromptTokens { get; set; }
     public CancellationTokenRegistration Registration { get; set; }
 
     /// <summary>Prompt tokens already evaluated.</summary>

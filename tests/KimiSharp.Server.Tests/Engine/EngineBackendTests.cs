@@ -199,6 +199,18 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Tool_call_cut_off_by_max_tokens_is_left_out_of_the_reply()
+    {
+        int cut = fixture.Tokenizer.Encode(ScriptedLanguageModel.ToolScript[..ScriptedLanguageModel.ToolScript.IndexOf("\"ci", StringComparison.Ordinal)], parseSpecial: true).Length + 1;
+        ChatCompletion completion = await fixture.OpenAiChat().CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")],
+            new ChatCompletionOptions { Tools = { WeatherTool }, MaxOutputTokenCount = cut });
+
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Empty(completion.ToolCalls);
+        Assert.Equal("I'll check.", completion.Content[0].Text);
+    }
+
+    [Fact]
     public async Task Tool_choice_none_bans_the_tool_call_section()
     {
         ChatCompletion completion = await fixture.OpenAiChat().CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")],

@@ -17,7 +17,7 @@ public class InferenceEngineTests
 
     /// <summary>A model that answers the 3-token prompt with <paramref name="answer"/>, then repeats "a".</summary>
     private static ScriptedLanguageModel Answering(params int[] answer) =>
-        new(11, tokens => tokens.Count - Prompt.Length is var i && i < answer.Length ? answer[i] : A);
+        new(11, tokens => tokens.Count - Prompt.Length is var i && i >= 0 && i < answer.Length ? answer[i] : A);
 
     private static GenerationRequest Greedy(int? maxTokens = null, params string[] stops) =>
         new(Prompt) { Sampling = SamplingParams.Greedy, MaxTokens = maxTokens, StopStrings = stops };
@@ -36,7 +36,7 @@ public class InferenceEngineTests
     public async Task Generation_streams_text_and_stops_at_end_of_generation_token()
     {
         var model = Answering(B, X, B, Eos);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions());
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 0 });
         var (events, text, finish) = await Collect(engine.GenerateAsync(Greedy()));
         Assert.Equal("bxb", text);
         Assert.Equal([B, X, B], events.OfType<TokenEvent>().Select(t => t.TokenId));
@@ -156,7 +156,7 @@ public class InferenceEngineTests
     {
         var model = Answering();
         model.Gate = new SemaphoreSlim(0);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions());
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 0 });
         using var cts = new CancellationTokenSource();
         var reader = engine.Submit(Greedy(), cts.Token);
         for (int i = 0; i < 3; i++)
@@ -236,7 +236,7 @@ public class InferenceEngineTests
     {
         var model = Answering();
         model.Gate = new SemaphoreSlim(0);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { MaxActiveSequences = 1 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { MaxActiveSequences = 1, PromptCacheSessions = 0 });
         var readers = new List<System.Threading.Channels.ChannelReader<GenerationEvent>> { engine.Submit(Greedy(maxTokens: 2)) };
         await model.Entered.WaitAsync();
         readers.Add(engine.Submit(Greedy(maxTokens: 2)));
@@ -295,5 +295,61 @@ public class InferenceEngineTests
         var b = (await Collect(engine.GenerateAsync(request))).Events.OfType<TokenEvent>().Select(t => t.TokenId).ToArray();
         Assert.Equal(a, b);
         Assert.True(a.Distinct().Count() > 3);
+    }
+
+    [Fact]
+    public async Task A_prompt_extending_the_last_conversation_evaluates_only_the_new_tokens()
+    {
+        // The script depends on the whole history, so a wrongly reused cache would change the answer.
+        var model = new ScriptedLanguageModel(11, tokens => tokens.Count % 3 == 0 ? B : tokens[^1] == X ? A : X);
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 1 });
+        var first = await Collect(engine.GenerateAsync(Greedy(maxTokens: 4)));
+        int[] firstAnswer = first.Events.OfType<TokenEvent>().Select(t => t.TokenId).ToArray();
+        int[] nextPrompt = [.. Prompt, .. firstAnswer, B, B];
+        int callsBefore = model.Calls.Count;
+
+        var second = await Collect(engine.GenerateAsync(new GenerationRequest(nextPrompt) { Sampling = SamplingParams.Greedy, MaxTokens = 3 }));
+
+        // Cached: the prompt and the first three answer tokens (the fourth was sampled, never fed back).
+        int cached = Prompt.Length + firstAnswer.Length - 1;
+        Assert.Equal(cached, second.Finish.Usage.CachedPromptTokens);
+        Assert.Equal(nextPrompt.Length - cached, model.Calls[callsBefore].Tokens.Length);
+        Assert.Equal(model.Calls[0].Session, model.Calls[callsBefore].Session);
+
+        var fresh = new ScriptedLanguageModel(11, tokens => tokens.Count % 3 == 0 ? B : tokens[^1] == X ? A : X);
+        using var freshEngine = new InferenceEngine(fresh, Vocab, new EngineOptions { PromptCacheSessions = 0 });
+        var expected = await Collect(freshEngine.GenerateAsync(new GenerationRequest(nextPrompt) { Sampling = SamplingParams.Greedy, MaxTokens = 3 }));
+        Assert.Equal(expected.Text, second.Text);
+        Assert.Equal(0, expected.Finish.Usage.CachedPromptTokens);
+    }
+
+    [Fact]
+    public async Task A_repeated_prompt_still_evaluates_its_last_token_for_the_logits()
+    {
+        var model = Answering();
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions());
+        await Collect(engine.GenerateAsync(Greedy(maxTokens: 2)));
+        var again = await Collect(engine.GenerateAsync(Greedy(maxTokens: 2)));
+        Assert.Equal("aa", again.Text);
+        Assert.Equal(Prompt.Length - 1, again.Finish.Usage.CachedPromptTokens);
+        Assert.Equal([A], model.Calls[2].Tokens);
+    }
+
+    [Fact]
+    public async Task Kept_caches_are_bounded_and_freed_with_the_engine()
+    {
+        var model = Answering();
+        var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 1, MaxActiveSequences = 2 });
+        model.Gate = new SemaphoreSlim(0);
+        var a = engine.Submit(Greedy(maxTokens: 2));
+        await model.Entered.WaitAsync();
+        var b = engine.Submit(new GenerationRequest([B, B]) { Sampling = SamplingParams.Greedy, MaxTokens = 2 });
+        model.Gate.Release(1000);
+        for (int i = 0; i < 1000; i++) model.Entered.Release();
+        await Collect(a.ReadAllAsync());
+        await Collect(b.ReadAllAsync());
+        Assert.Equal(1, model.OpenSessions);
+        engine.Dispose();
+        Assert.Equal(0, model.OpenSessions);
     }
 }
