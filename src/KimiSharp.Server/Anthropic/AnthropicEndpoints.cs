@@ -76,7 +76,7 @@ public static class AnthropicEndpoints
         foreach (var call in calls.Values)
             blocks.Add(new ToolUseBlock(call.Id, call.Name, AnthropicMapping.ToolInput(call.Arguments.ToString())));
         var response = new MessageResponse("msg_" + RandomIds.Alphanumeric(24), request.Model!, blocks,
-            AnthropicMapping.StopReason(finished!.Reason), finished.StopSequence, new AnthropicUsage(finished.PromptTokens, finished.CompletionTokens));
+            AnthropicMapping.StopReason(finished!.Reason), finished.StopSequence, new AnthropicUsage(finished.PromptTokens - finished.Timings.CachedTokens, finished.CompletionTokens, finished.Timings.CachedTokens));
         await context.Response.WriteAsJsonAsync(response, AnthropicJsonContext.Default.MessageResponse, contentType: "application/json", context.RequestAborted);
     }
 }

@@ -211,6 +211,24 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Repeated_prompt_reports_cached_tokens_in_both_apis()
+    {
+        var client = fixture.OpenAiChat();
+        ChatCompletion first = await client.CompleteChatAsync([new UserChatMessage("Hi! Tell me about caching.")]);
+        ChatCompletion second = await client.CompleteChatAsync([new UserChatMessage("Hi! Tell me about caching.")]);
+        Assert.Equal(first.Usage.InputTokenCount, second.Usage.InputTokenCount);
+        Assert.Equal(second.Usage.InputTokenCount - 1, second.Usage.InputTokenDetails.CachedTokenCount); // the last prompt token is always evaluated
+
+        var anthropic = fixture.Anthropic();
+        var request = new MessageCreateParams { Model = "kimi", MaxTokens = 50, Messages = [new UserMessageParam("Hello again, cache.")] };
+        var one = await anthropic.Messages.Create(request);
+        var two = await anthropic.Messages.Create(request);
+        // Anthropic counts cache reads apart from input_tokens; the total is the whole prompt both times.
+        Assert.Equal(one.Usage.InputTokens + one.Usage.CacheReadInputTokens, two.Usage.InputTokens + two.Usage.CacheReadInputTokens);
+        Assert.Equal(1, two.Usage.InputTokens);
+    }
+
+    [Fact]
     public async Task Tool_choice_none_bans_the_tool_call_section()
     {
         ChatCompletion completion = await fixture.OpenAiChat().CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")],
@@ -237,12 +255,13 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
         response.Dispose();
 
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (fixture.Backend.Engine.Stats.ActiveSequences > 0 || fixture.Model.OpenSessions > 0)
+        while (fixture.Backend.Engine.Stats.ActiveSequences > 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "the sequence was not freed after the client left");
             await Task.Delay(5);
         }
 
         Assert.Equal(0, fixture.Backend.InFlight);
+        Assert.True(fixture.Model.OpenSessions <= 1, "only the engine's prompt-cache session may stay open");
     }
 }
