@@ -38,7 +38,7 @@ public static class AnthropicEndpoints
         var options = state.FitToContext(prompt, plan.Options);
 
         using var lease = state.Gate.Enter();
-        var run = state.Run(prompt, options, plan.Stops, "toolu_", context.RequestAborted);
+        var run = state.Run(prompt, options, plan.Stops, "toolu_", context.RequestAborted, plan.SingleToolCall);
         if (plan.Stream)
         {
             await AnthropicStream.WriteAsync(context, run, request.Model!, prompt.TokenCount);
@@ -62,6 +62,9 @@ public static class AnthropicEndpoints
                 case ToolArgumentsEvent arguments when calls.TryGetValue(arguments.Index, out var call):
                     call.Arguments.Append(arguments.Fragment);
                     break;
+                case ToolDiscardedEvent discarded:
+                    calls.Remove(discarded.Index);
+                    break;
                 case RunFinished end:
                     finished = end;
                     break;
@@ -73,7 +76,7 @@ public static class AnthropicEndpoints
         foreach (var call in calls.Values)
             blocks.Add(new ToolUseBlock(call.Id, call.Name, AnthropicMapping.ToolInput(call.Arguments.ToString())));
         var response = new MessageResponse("msg_" + RandomIds.Alphanumeric(24), request.Model!, blocks,
-            AnthropicMapping.StopReason(finished!.Reason), finished.StopSequence, new AnthropicUsage(finished.PromptTokens, finished.CompletionTokens));
+            AnthropicMapping.StopReason(finished!.Reason), finished.StopSequence, new AnthropicUsage(finished.PromptTokens - finished.Timings.CachedTokens, finished.CompletionTokens, finished.Timings.CachedTokens));
         await context.Response.WriteAsJsonAsync(response, AnthropicJsonContext.Default.MessageResponse, contentType: "application/json", context.RequestAborted);
     }
 }

@@ -7,7 +7,7 @@ using KimiSharp.Server.Hosting;
 namespace KimiSharp.Server.Anthropic;
 
 /// <summary>A validated Anthropic Messages request, mapped to the API-neutral types.</summary>
-public sealed record AnthropicPlan(ChatPromptRequest Prompt, GenerationOptions Options, IReadOnlyList<string> Stops, bool Stream);
+public sealed record AnthropicPlan(ChatPromptRequest Prompt, GenerationOptions Options, IReadOnlyList<string> Stops, bool Stream, bool SingleToolCall = false);
 
 /// <summary>
 /// Validates Anthropic request bodies (errors name the field as <c>messages.0.content.1.type</c>) and maps
@@ -61,7 +61,8 @@ public static class AnthropicRequestMapper
             }
         }
 
-        return new AnthropicPlan(new ChatPromptRequest(prompt, tools, toolChoice), options, stops, request.Stream == true);
+        return new AnthropicPlan(new ChatPromptRequest(prompt, tools, toolChoice), options, stops, request.Stream == true,
+            request.ToolChoice?.DisableParallelToolUse == true);
     }
 
     /// <summary>The system prompt: a string or text blocks (joined by newlines), with Claude Code's billing hash neutralised.</summary>

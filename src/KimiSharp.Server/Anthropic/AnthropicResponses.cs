@@ -40,19 +40,18 @@ public sealed record ToolCaller(string Type)
     public static ToolCaller Direct { get; } = new("direct");
 }
 
-public sealed record AnthropicUsage(int InputTokens, int OutputTokens)
+/// <summary>Anthropic counts cache reads apart: <paramref name="InputTokens"/> are the prompt tokens evaluated anew.</summary>
+public sealed record AnthropicUsage(int InputTokens, int OutputTokens, int CacheReadInputTokens = 0)
 {
     public int CacheCreationInputTokens => 0;
-    public int CacheReadInputTokens => 0;
     public string? CacheCreation => null;
     public string? ServerToolUse => null;
     public string ServiceTier => "standard";
 }
 
-public sealed record MessageDeltaUsage(int OutputTokens, int InputTokens)
+public sealed record MessageDeltaUsage(int OutputTokens, int InputTokens, int CacheReadInputTokens = 0)
 {
     public int CacheCreationInputTokens => 0;
-    public int CacheReadInputTokens => 0;
     public string? ServerToolUse => null;
 }
 

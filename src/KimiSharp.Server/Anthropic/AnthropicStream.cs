@@ -52,7 +52,7 @@ public static class AnthropicStream
                         await CloseBlockAsync();
                         await Send(new MessageDeltaEvent(
                             new MessageDelta(AnthropicMapping.StopReason(done.Reason), done.StopSequence),
-                            new MessageDeltaUsage(done.CompletionTokens, done.PromptTokens)), "message_delta");
+                            new MessageDeltaUsage(done.CompletionTokens, done.PromptTokens - done.Timings.CachedTokens, done.Timings.CachedTokens)), "message_delta");
                         await Send(new MessageStopEvent(), "message_stop");
                         break;
                 }

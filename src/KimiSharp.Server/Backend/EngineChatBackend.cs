@@ -186,7 +186,7 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
                         var reason = finish.Reason == FinishReason.Length ? GenerationStopReason.Length : GenerationStopReason.EndOfTurn;
                         var t = finish.Timings;
                         yield return new GenerationFinished(reason, Math.Max(generated, finish.Usage.CompletionTokens),
-                            new GenerationTimings(finish.Usage.PromptTokens, 0, t.PromptMs, t.DecodeMs));
+                            new GenerationTimings(finish.Usage.PromptTokens, finish.Usage.CachedPromptTokens, t.PromptMs, t.DecodeMs));
                         yield break;
                 }
             }
@@ -251,6 +251,9 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
                     break;
                 case ParserToolArguments arguments:
                     yield return new ToolCallArgumentsDelta(arguments.Index, arguments.Fragment, generated);
+                    break;
+                case KimiSharp.Chat.ToolCallDiscarded discarded:
+                    yield return new ToolCallDiscarded(discarded.Index, generated);
                     break;
             }
         }

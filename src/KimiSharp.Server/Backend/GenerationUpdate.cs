@@ -15,6 +15,9 @@ public sealed record ToolCallStarted(int Index, string Name, string KimiId, int 
 public sealed record ToolCallArgumentsDelta(int Index, string Fragment, int CompletionTokens)
     : GenerationUpdate(CompletionTokens);
 
+/// <summary>A started call ended before its arguments were complete (e.g. max tokens) and is dropped.</summary>
+public sealed record ToolCallDiscarded(int Index, int CompletionTokens) : GenerationUpdate(CompletionTokens);
+
 /// <summary>The last update: why generation ended, plus timings.</summary>
 public sealed record GenerationFinished(GenerationStopReason Reason, int CompletionTokens, GenerationTimings Timings)
     : GenerationUpdate(CompletionTokens);

@@ -19,6 +19,7 @@ public static class GenerationRun
         GenerationOptions options,
         IReadOnlyList<string> stops,
         string toolIdPrefix,
+        bool singleToolCall,
         ServerMetrics metrics,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -57,6 +58,11 @@ public static class GenerationRun
                         break;
                     }
 
+                    case ToolCallStarted started when singleToolCall && sawToolCall:
+                        // parallel_tool_calls = false / disable_parallel_tool_use: the first call is the answer.
+                        finished = Finish(RunFinishReason.ToolCalls, null);
+                        break;
+
                     case ToolCallStarted started:
                     {
                         var rest = filter.Flush();
@@ -67,9 +73,16 @@ public static class GenerationRun
                         break;
                     }
 
+                    case ToolCallArgumentsDelta arguments when singleToolCall && arguments.Index > 0:
+                        break;
+
                     case ToolCallArgumentsDelta arguments:
                         if (arguments.Fragment.Length > 0)
                             yield return new ToolArgumentsEvent(arguments.Index, arguments.Fragment);
+                        break;
+
+                    case ToolCallDiscarded discarded:
+                        yield return new ToolDiscardedEvent(discarded.Index);
                         break;
 
                     case GenerationFinished end:

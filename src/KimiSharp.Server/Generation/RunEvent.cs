@@ -12,6 +12,9 @@ public sealed record ToolStartEvent(int Index, string ClientId, string Name) : R
 
 public sealed record ToolArgumentsEvent(int Index, string Fragment) : RunEvent;
 
+/// <summary>Call <paramref name="Index"/> was cut off before its arguments were complete; non-streaming replies leave it out.</summary>
+public sealed record ToolDiscardedEvent(int Index) : RunEvent;
+
 public sealed record RunFinished(RunFinishReason Reason, string? StopSequence, int PromptTokens, int CompletionTokens, GenerationTimings Timings) : RunEvent;
 
 public enum RunFinishReason

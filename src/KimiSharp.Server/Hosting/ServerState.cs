@@ -32,8 +32,8 @@ public sealed class ServerState(IChatBackend backend, ServerOptions options)
     }
 
     /// <summary>Starts a generation run (after admission) for an endpoint.</summary>
-    public IAsyncEnumerable<RunEvent> Run(PreparedPrompt prompt, GenerationOptions options, IReadOnlyList<string> stops, string toolIdPrefix, CancellationToken cancellationToken) =>
-        GenerationRun.RunAsync(Backend, prompt, options, stops, toolIdPrefix, Metrics, cancellationToken);
+    public IAsyncEnumerable<RunEvent> Run(PreparedPrompt prompt, GenerationOptions options, IReadOnlyList<string> stops, string toolIdPrefix, CancellationToken cancellationToken, bool singleToolCall = false) =>
+        GenerationRun.RunAsync(Backend, prompt, options, stops, toolIdPrefix, singleToolCall, Metrics, cancellationToken);
 
     public static long UnixNow() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 }

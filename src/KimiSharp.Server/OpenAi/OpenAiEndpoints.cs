@@ -37,7 +37,7 @@ public static class OpenAiEndpoints
         var modelName = string.IsNullOrEmpty(request.Model) ? model.Id : request.Model;
 
         using var lease = state.Gate.Enter();
-        var run = state.Run(prompt, options, plan.Stops, "call_", context.RequestAborted);
+        var run = state.Run(prompt, options, plan.Stops, "call_", context.RequestAborted, plan.SingleToolCall);
         if (plan.Stream)
             await OpenAiChatStream.WriteAsync(context, run, modelName, plan.IncludeUsage, options.Logprobs);
         else
@@ -65,6 +65,9 @@ public static class OpenAiEndpoints
                     break;
                 case ToolArgumentsEvent arguments when calls.TryGetValue(arguments.Index, out var call):
                     call.Arguments.Append(arguments.Fragment);
+                    break;
+                case ToolDiscardedEvent discarded:
+                    calls.Remove(discarded.Index);
                     break;
                 case RunFinished end:
                     finished = end;

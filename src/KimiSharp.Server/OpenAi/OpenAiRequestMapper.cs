@@ -13,7 +13,8 @@ public sealed record OpenAiChatPlan(
     GenerationOptions Options,
     IReadOnlyList<string> Stops,
     bool Stream,
-    bool IncludeUsage);
+    bool IncludeUsage,
+    bool SingleToolCall = false);
 
 /// <summary>Validates OpenAI request bodies field by field (each error names its field) and maps them.</summary>
 public static class OpenAiRequestMapper
@@ -53,7 +54,8 @@ public static class OpenAiRequestMapper
             options,
             stops,
             request.Stream == true,
-            request.StreamOptions?.IncludeUsage == true);
+            request.StreamOptions?.IncludeUsage == true,
+            request.ParallelToolCalls == false);
     }
 
     /// <summary>Sampling settings shared by chat and text completions.</summary>

@@ -199,6 +199,36 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Tool_call_cut_off_by_max_tokens_is_left_out_of_the_reply()
+    {
+        int cut = fixture.Tokenizer.Encode(ScriptedLanguageModel.ToolScript[..ScriptedLanguageModel.ToolScript.IndexOf("\"ci", StringComparison.Ordinal)], parseSpecial: true).Length + 1;
+        ChatCompletion completion = await fixture.OpenAiChat().CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")],
+            new ChatCompletionOptions { Tools = { WeatherTool }, MaxOutputTokenCount = cut });
+
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Empty(completion.ToolCalls);
+        Assert.Equal("I'll check.", completion.Content[0].Text);
+    }
+
+    [Fact]
+    public async Task Repeated_prompt_reports_cached_tokens_in_both_apis()
+    {
+        var client = fixture.OpenAiChat();
+        ChatCompletion first = await client.CompleteChatAsync([new UserChatMessage("Hi! Tell me about caching.")]);
+        ChatCompletion second = await client.CompleteChatAsync([new UserChatMessage("Hi! Tell me about caching.")]);
+        Assert.Equal(first.Usage.InputTokenCount, second.Usage.InputTokenCount);
+        Assert.Equal(second.Usage.InputTokenCount - 1, second.Usage.InputTokenDetails.CachedTokenCount); // the last prompt token is always evaluated
+
+        var anthropic = fixture.Anthropic();
+        var request = new MessageCreateParams { Model = "kimi", MaxTokens = 50, Messages = [new UserMessageParam("Hello again, cache.")] };
+        var one = await anthropic.Messages.Create(request);
+        var two = await anthropic.Messages.Create(request);
+        // Anthropic counts cache reads apart from input_tokens; the total is the whole prompt both times.
+        Assert.Equal(one.Usage.InputTokens + one.Usage.CacheReadInputTokens, two.Usage.InputTokens + two.Usage.CacheReadInputTokens);
+        Assert.Equal(1, two.Usage.InputTokens);
+    }
+
+    [Fact]
     public async Task Tool_choice_none_bans_the_tool_call_section()
     {
         ChatCompletion completion = await fixture.OpenAiChat().CompleteChatAsync([new UserChatMessage("What is the weather in Paris?")],
@@ -225,12 +255,13 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
         response.Dispose();
 
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (fixture.Backend.Engine.Stats.ActiveSequences > 0 || fixture.Model.OpenSessions > 0)
+        while (fixture.Backend.Engine.Stats.ActiveSequences > 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "the sequence was not freed after the client left");
             await Task.Delay(5);
         }
 
         Assert.Equal(0, fixture.Backend.InFlight);
+        Assert.True(fixture.Model.OpenSessions <= 1, "only the engine's prompt-cache session may stay open");
     }
 }

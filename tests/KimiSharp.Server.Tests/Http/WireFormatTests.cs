@@ -103,6 +103,22 @@ public sealed class WireFormatTests(ServerFixture fixture) : IClassFixture<Serve
         Assert.Equal(0.6f, fixture.Backend.LastOptions!.Temperature, 5); // default 1.0 × 0.6
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"model":"k","messages":[{"role":"user","content":"calls2:f {}"}],"tools":[{"type":"function","function":{"name":"f"}}]}""", 2)]
+    [InlineData("/v1/chat/completions", """{"model":"k","parallel_tool_calls":false,"messages":[{"role":"user","content":"calls2:f {}"}],"tools":[{"type":"function","function":{"name":"f"}}]}""", 1)]
+    [InlineData("/v1/messages", """{"model":"k","max_tokens":50,"messages":[{"role":"user","content":"calls2:f {}"}],"tools":[{"name":"f","input_schema":{}}]}""", 2)]
+    [InlineData("/v1/messages", """{"model":"k","max_tokens":50,"tool_choice":{"type":"auto","disable_parallel_tool_use":true},"messages":[{"role":"user","content":"calls2:f {}"}],"tools":[{"name":"f","input_schema":{}}]}""", 1)]
+    public async Task Parallel_tool_calls_can_be_limited_to_one(string path, string json, int expectedCalls)
+    {
+        var (status, body, _) = await PostAsync(path, json);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var root = JsonDocument.Parse(body).RootElement;
+        int calls = path == "/v1/messages"
+            ? root.GetProperty("content").EnumerateArray().Count(b => b.GetProperty("type").GetString() == "tool_use")
+            : root.GetProperty("choices")[0].GetProperty("message").GetProperty("tool_calls").GetArrayLength();
+        Assert.Equal(expectedCalls, calls);
+    }
+
     [Fact]
     public async Task Models_lists_the_served_model()
     {

@@ -22,9 +22,11 @@ public sealed class EngineServerFixture : IAsyncLifetime
 
     public KimiServer Server { get; private set; } = null!;
 
+    public Tokenizer Tokenizer { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
-        var tokenizer = Tokenizer.Create(TestVocabulary.Build());
+        var tokenizer = Tokenizer = Tokenizer.Create(TestVocabulary.Build());
         Model = new ScriptedLanguageModel(tokenizer);
         var engine = new InferenceEngine(Model, tokenizer, new EngineOptions { ContextLength = 4096, MaxActiveSequences = 4 });
         Backend = new EngineChatBackend(engine, tokenizer, new ChatFormatter(KimiChatTemplate.Source, "[BOS]", "<|im_end|>"), "kimi-scripted");

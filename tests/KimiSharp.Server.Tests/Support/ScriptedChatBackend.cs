@@ -8,7 +8,7 @@ namespace KimiSharp.Server.Tests.Support;
 /// A deterministic backend for HTTP tests: byte-level tokens (one token per UTF-8 byte), a plain-text
 /// transcript as the prompt, and replies chosen by the last user message:
 /// <list type="bullet">
-/// <item><c>call:NAME JSON</c> — one tool call NAME with arguments JSON (streamed in 4-character fragments);</item>
+/// <item><c>call:NAME JSON</c> — one tool call NAME with arguments JSON (streamed in 4-character fragments); <c>calls2:</c> — two such calls;</item>
 /// <item><c>echo:TEXT</c> — replies TEXT one character per token;</item>
 /// <item><c>forever</c> — generates until cancelled, ignoring max_tokens (records the cancellation);</item>
 /// <item><c>block</c> — waits until <see cref="Release"/>;</item>
@@ -84,17 +84,21 @@ internal sealed class ScriptedChatBackend : IChatBackend
                 await _released.Task.WaitAsync(cancellationToken);
             }
 
-            if (reply.ToolName is not null)
+            for (int call = 0; reply.ToolName is not null && call < reply.Calls; call++)
             {
-                produced += 3; // section begin, call begin, id
-                yield return new ToolCallStarted(0, reply.ToolName, $"functions.{reply.ToolName}:0", produced);
+                produced += 3; // (section begin,) call begin, id
+                yield return new ToolCallStarted(call, reply.ToolName, $"functions.{reply.ToolName}:{call}", produced);
                 for (int i = 0; i < reply.Text.Length; i += 4)
                 {
                     await Task.Yield();
                     var fragment = reply.Text.Substring(i, Math.Min(4, reply.Text.Length - i));
                     produced++;
-                    yield return new ToolCallArgumentsDelta(0, fragment, produced);
+                    yield return new ToolCallArgumentsDelta(call, fragment, produced);
                 }
+            }
+
+            if (reply.ToolName is not null)
+            {
 
                 produced += 2;
                 yield return new GenerationFinished(GenerationStopReason.ToolCalls, produced, Timings(prompt, produced));
@@ -145,10 +149,10 @@ internal sealed class ScriptedChatBackend : IChatBackend
         if (last.Role == "tool")
             return new Reply("Result: " + last.Content, null, null);
         var content = last.Content ?? "";
-        if (content.StartsWith("call:", StringComparison.Ordinal))
+        if (content.StartsWith("call:", StringComparison.Ordinal) || content.StartsWith("calls2:", StringComparison.Ordinal))
         {
-            int space = content.IndexOf(' ');
-            return new Reply(content[(space + 1)..], content[5..space], null);
+            int colon = content.IndexOf(':'), space = content.IndexOf(' ');
+            return new Reply(content[(space + 1)..], content[(colon + 1)..space], null) { Calls = content.StartsWith("calls2:", StringComparison.Ordinal) ? 2 : 1 };
         }
 
         if (content.StartsWith("echo:", StringComparison.Ordinal))
@@ -158,5 +162,8 @@ internal sealed class ScriptedChatBackend : IChatBackend
         return new Reply(DefaultReply, null, null);
     }
 
-    private sealed record Reply(string Text, string? ToolName, string? Mode);
+    private sealed record Reply(string Text, string? ToolName, string? Mode)
+    {
+        public int Calls { get; init; } = 1;
+    }
 }
