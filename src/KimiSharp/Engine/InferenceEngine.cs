@@ -88,9 +88,37 @@ public sealed class InferenceEngine : IDisposable
         return sequence.Events.Reader;
     }
 
-    /// <summary>Same as <see cref="Submit"/> (validation errors are thrown here, not while enumerating).</summary>
+    /// <summary>
+    /// Same as <see cref="Submit"/> (validation errors are thrown here, not while enumerating); leaving the
+    /// enumeration early (break, dispose) cancels the generation as the token would.
+    /// </summary>
     public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
-        => Submit(request, cancellationToken).ReadAllAsync(CancellationToken.None);
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            return ReadUntilDisposed(Submit(request, stop.Token), stop);
+        }
+        catch
+        {
+            stop.Dispose();
+            throw;
+        }
+    }
+
+    private static async IAsyncEnumerable<GenerationEvent> ReadUntilDisposed(ChannelReader<GenerationEvent> reader, CancellationTokenSource stop)
+    {
+        try
+        {
+            await foreach (var e in reader.ReadAllAsync(CancellationToken.None))
+                yield return e;
+        }
+        finally
+        {
+            stop.Cancel();
+            stop.Dispose();
+        }
+    }
 
     private void Validate(GenerationRequest request)
     {

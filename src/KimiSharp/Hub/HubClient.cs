@@ -38,7 +38,16 @@ public sealed class HubClient
         while (url is not null)
         {
             using var request = NewRequest(url);
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            HttpResponseMessage sent;
+            try
+            {
+                sent = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new HubException($"cannot reach the hub at {_endpoint} ({e.Message}); check the network or HF_ENDPOINT", e);
+            }
+            using var response = sent;
             EnsureSuccess(response, $"listing {repo}");
             List<HubTreeEntry>? entries;
             try

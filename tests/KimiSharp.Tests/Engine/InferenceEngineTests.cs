@@ -352,4 +352,26 @@ public class InferenceEngineTests
         engine.Dispose();
         Assert.Equal(0, model.OpenSessions);
     }
+
+    [Fact]
+    public async Task Leaving_the_enumeration_early_cancels_the_generation()
+    {
+        var model = Answering();
+        model.Gate = new SemaphoreSlim(0);
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 0 });
+        var stream = engine.GenerateAsync(Greedy());
+        var enumerator = stream.GetAsyncEnumerator();
+        model.Gate.Release();
+        Assert.True(await enumerator.MoveNextAsync());
+        Assert.IsType<TokenEvent>(enumerator.Current);
+        await model.Entered.WaitAsync(); // prefill
+        await model.Entered.WaitAsync(); // the loop is inside the first decode step
+        await enumerator.DisposeAsync();
+        int callsAtDispose = model.ForwardCalls;
+        model.Gate.Release(1000);
+        var after = await Collect(engine.GenerateAsync(Greedy(maxTokens: 1)));
+        Assert.Equal("a", after.Text);
+        Assert.Equal(callsAtDispose + 1, model.ForwardCalls); // the abandoned sequence made no further step
+        Assert.Equal(0, model.OpenSessions);
+    }
 }
