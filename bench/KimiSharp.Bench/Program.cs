@@ -17,6 +17,11 @@ public static class Program
             QuickCompare.Run(args.Skip(1).ToArray());
             return;
         }
+        if (args.Length > 0 && args[0] == "bandwidth")
+        {
+            QuickCompare.Bandwidth();
+            return;
+        }
         if (args.Length > 0 && args[0] == "tokenizer")
         {
             Text.TokenizerBench.Quick();
@@ -59,6 +64,7 @@ public static class Program
         }
         _ = types;
         Console.WriteLine(string.Join(Environment.NewLine, lines));
-        File.WriteAllLines("quant-bench-report.md", lines);
+        Directory.CreateDirectory("BenchmarkDotNet.Artifacts");
+        File.WriteAllLines(Path.Combine("BenchmarkDotNet.Artifacts", "quant-bench-report.md"), lines);
     }
 }

@@ -351,6 +351,19 @@ MORE_FEATURES = [
     ("error/int_unpack_too_many", "{% set a, b = [1, 2, 3] %}", {}),
     ("error/not_iterable_int", "{% for x in 5 %}{% endfor %}", {}),
     ("error/unhashable_key", "{{ {[1]: 2} }}", {}),
+    ("frame/store_after_nested_read", "{% for i in [1] %}[{{ x }}]{% endfor %}{% set x = 1 %}{{ x }}", {"x": 3}),
+    ("frame/load_before_store_same_frame", "{{ x }}{% set x = 1 %}{{ x }}", {"x": 3}),
+    ("frame/macro_reads_later_store", "{% macro m() %}[{{ x }}]{% endmacro %}{{ m() }}{% set x = 1 %}{{ m() }}", {"x": 3}),
+    ("frame/branch_store_resolves", "{% for i in [1] %}[{{ x }}]{% endfor %}{% if false %}{% set x = 1 %}{% endif %}", {"x": 3}),
+    ("frame/if_else_store_resolves", "{% for i in [1] %}[{{ x }}]{% endfor %}{% if c %}{% set x = 1 %}{% else %}{% set x = 2 %}{% endif %}{{ x }}", {"x": 3, "c": True}),
+    ("frame/if_elif_else_store_undefined", "{% for i in [1] %}[{{ x }}]{% endfor %}{% if c %}{% set x = 1 %}{% elif d %}{% set x = 2 %}{% else %}{% set x = 4 %}{% endif %}{{ x }}", {"x": 3, "c": False, "d": False}),
+    ("frame/nested_loop_frames", "{% for i in [1] %}{% for j in [1] %}[{{ x }}]{% endfor %}{% set x = 5 %}{{ x }}{% endfor %}{{ x }}", {"x": 3}),
+    ("frame/loop_compare_raises", "{% for i in [1] %}{{ x > 1 }}{% endfor %}{% set x = 1 %}", {"x": 3}),
+    ("frame/macro_param_set_in_body", "{% macro m(a, b=2) %}{% set a = a ~ '!' %}{% set b = b * 2 %}{{ a }}{{ b }}{% endmacro %}{{ m('x') }}", {}),
+    ("frame/filter_block_scope", "{% filter upper %}{% set q = 'in' %}{{ q }}{% endfilter %}[{{ q }}]", {}),
+    ("frame/with_reads_later", "{% with a = 1 %}[{{ y }}]{% endwith %}{% set y = 2 %}", {"y": 9}),
+    ("error/undefined_int_raises", "{{ missing|int }}", {}),
+    ("error/undefined_float_raises", "{{ missing|float }}", {}),
     ("hf/generation_tag", "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}!{% endgeneration %}{% else %}{{ m.content }}{% endif %}\n{% endfor %}", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}),
 ]
 
@@ -362,4 +375,5 @@ def feature_cases():
 
 
 def all_cases():
-    return real_template_cases() + kimi_cases() + feature_cases()
+    from random_cases import random_cases
+    return real_template_cases() + kimi_cases() + feature_cases() + random_cases()

@@ -6,7 +6,7 @@ namespace KimiSharp.Bench.IQuants;
 
 /// <summary>
 /// Single-thread mat-vec for the i-quant and ternary types: every row of a ~2 MiB weight matrix (7168 columns,
-/// Kimi-K2's hidden size) dotted with one quantized activation row, ours (QuantCodecs' dispatch) and ggml-cpu's
+/// Kimi-K2's hidden size) dotted with one quantized activation row, ours (the registered codec's best kernel, as MatMul calls it) and ggml-cpu's
 /// vec_dot on the same bytes. Throughput = weight bytes / time. Run with --filter *IQuantMatVec*.
 /// </summary>
 [Config(typeof(BenchConfig))]
@@ -27,6 +27,7 @@ public unsafe class IQuantMatVecBench : IDisposable
     private NativeBuffer? weights, activations;
     private int rows;
     private long rowBytes;
+    private IQuantCodec codec = null!;
     private delegate* unmanaged<int, float*, nuint, void*, nuint, void*, nuint, int, void> ggml;
 
     public long WeightBytes => rows * rowBytes;
@@ -34,6 +35,7 @@ public unsafe class IQuantMatVecBench : IDisposable
     [GlobalSetup]
     public void Setup()
     {
+        codec = QuantCodecs.GetCodec(Type);
         rowBytes = GgmlTypes.Get(Type).RowBytes(Cols);
         rows = (int)(TargetBytes / rowBytes);
         weights = new NativeBuffer(rows * rowBytes);
@@ -66,7 +68,7 @@ public unsafe class IQuantMatVecBench : IDisposable
         float total = 0;
         byte* w = weights!.Pointer, a = activations!.Pointer;
         for (int r = 0; r < rows; r++)
-            total += QuantCodecs.VecDot(Type, w + r * rowBytes, a, Cols);
+            total += codec.VecDot(w + r * rowBytes, a, Cols);
         return total;
     }
 

@@ -40,7 +40,10 @@ public static unsafe partial class ActivationQuantizer
     /// Q8_0 as ggml-cpu quantizes activations on x86 (quantize_row_q8_0 AVX path): d = amax/127,
     /// q = round-half-even(x · (127/amax)). This is what llama.cpp's mat-mul actually uses.
     /// </summary>
-    public static void Q8_0(ReadOnlySpan<float> x, Span<byte> dst)
+    public static void Q8_0(ReadOnlySpan<float> x, Span<byte> dst) => Q8_0(x, dst, System.Runtime.Intrinsics.X86.Avx2.IsSupported);
+
+    /// <summary><see cref="Q8_0(ReadOnlySpan{float}, Span{byte})"/> with the SIMD block path on or off (tests cover both).</summary>
+    internal static void Q8_0(ReadOnlySpan<float> x, Span<byte> dst, bool simd)
     {
         CheckBlocks(GgmlType.Q8_0, x.Length, dst.Length, 32, Q8_0BlockBytes);
         int blocks = x.Length / 32;
@@ -51,7 +54,7 @@ public static unsafe partial class ActivationQuantizer
             {
                 float* xb = px + b * 32;
                 byte* yb = py + b * Q8_0BlockBytes;
-                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                if (simd)
                 {
                     Q8_0BlockAvx2(xb, yb);
                     continue;
@@ -165,7 +168,10 @@ public static unsafe partial class ActivationQuantizer
     /// iscale = −127/max, q = min(127, round-half-even(iscale·x)), d = 1/iscale, bsums[g] = Σ of group g's 16 q.
     /// An all-zero block gets d = 0, q = 0, bsums = 0.
     /// </summary>
-    public static void Q8_K(ReadOnlySpan<float> x, Span<byte> dst)
+    public static void Q8_K(ReadOnlySpan<float> x, Span<byte> dst) => Q8_K(x, dst, System.Runtime.Intrinsics.X86.Avx2.IsSupported);
+
+    /// <summary><see cref="Q8_K(ReadOnlySpan{float}, Span{byte})"/> with the SIMD block path on or off (tests cover both).</summary>
+    internal static void Q8_K(ReadOnlySpan<float> x, Span<byte> dst, bool simd)
     {
         CheckBlocks(GgmlType.Q8_K, x.Length, dst.Length, 256, Q8_KBlockBytes);
         int blocks = x.Length / 256;
@@ -174,7 +180,7 @@ public static unsafe partial class ActivationQuantizer
         {
             for (int b = 0; b < blocks; b++)
             {
-                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                if (simd)
                     Q8_KBlockAvx2(px + b * 256, py + b * Q8_KBlockBytes);
                 else
                     ScalarQ8_KBlock(px + b * 256, py + b * Q8_KBlockBytes);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
 
 namespace KimiSharp.Sampling;
@@ -68,17 +70,66 @@ public sealed class Sampler
         int best = ArgMax(work);
         float max = work[best];
         float invT = 1f / _params.Temperature;
+        double total = RelativeProbabilities(work, max, invT);
+
+        if (_params.TopK == 0 && _params.TopP >= 1f && _params.MinP <= 0f)
+            return DrawAll(work, total);
+        Span<Candidate> kept = SelectCandidates(work, total);
+        return Draw(kept);
+    }
+
+    /// <summary>p_i = exp((l_i − max)·invT) in place (NaN → 0), vectorised; returns Σ p_i.</summary>
+    private static double RelativeProbabilities(Span<float> work, float max, float invT)
+    {
+        int i = 0;
         double total = 0;
-        for (int i = 0; i < work.Length; i++)
+        if (Vector256.IsHardwareAccelerated && work.Length >= Vector256<float>.Count)
+        {
+            var vMax = Vector256.Create(max);
+            var vInvT = Vector256.Create(invT);
+            var sum = Vector256<float>.Zero;
+            ref float start = ref MemoryMarshal.GetReference(work);
+            for (; i <= work.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var l = Vector256.LoadUnsafe(ref start, (nuint)i);
+                var p = Vector256.Exp((l - vMax) * vInvT);
+                p = Vector256.ConditionalSelect(Vector256.Equals(l, l), p, Vector256<float>.Zero); // NaN → 0
+                p = Vector256.ConditionalSelect(Vector256.Equals(l, vMax), Vector256<float>.One, p);  // +inf max stays 1
+                p.StoreUnsafe(ref start, (nuint)i);
+                sum += p;
+                if ((i & 4095) == 0) // fold into double now and then, so float sums stay accurate
+                {
+                    total += Vector256.Sum(sum);
+                    sum = Vector256<float>.Zero;
+                }
+            }
+            total += Vector256.Sum(sum);
+        }
+        for (; i < work.Length; i++)
         {
             float l = work[i];
             float p = l == max ? 1f : float.IsNaN(l) ? 0f : MathF.Exp((l - max) * invT);
             work[i] = p;
             total += p;
         }
+        return total;
+    }
 
-        Span<Candidate> kept = SelectCandidates(work, total);
-        return Draw(kept);
+    /// <summary>Draws from the whole distribution (no filter) without building a candidate list.</summary>
+    private int DrawAll(ReadOnlySpan<float> probs, double total)
+    {
+        double u = _random.NextDouble() * total;
+        double cumulative = 0;
+        int last = -1;
+        for (int i = 0; i < probs.Length; i++)
+        {
+            float p = probs[i];
+            if (p <= 0f) continue;
+            cumulative += p;
+            last = i;
+            if (u < cumulative) return i;
+        }
+        return last >= 0 ? last : throw new InvalidOperationException("no token left to sample (all excluded by logit_bias)");
     }
 
     private void ApplyBiasAndPenalties(Span<float> work)

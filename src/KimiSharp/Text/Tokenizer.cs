@@ -64,6 +64,10 @@ public sealed partial class Tokenizer
                     if (raw.Length == 1 && byteToId[raw[0]] < 0) byteToId[raw[0]] = id;
                 }
             }
+            else if (type is TokenType.Unused or TokenType.Unknown)
+            {
+                _bytes[id] = []; // like llama.cpp: unused fillers ("[PAD123]") render as nothing
+            }
             else
             {
                 _bytes[id] = Encoding.UTF8.GetBytes(text);
@@ -128,7 +132,10 @@ public sealed partial class Tokenizer
     /// <summary>The token's string as stored in the vocabulary (byte-level form for normal tokens).</summary>
     public string TokenText(int id) => _tokens[CheckId(id)];
 
-    /// <summary>The raw bytes the token stands for (UTF-8 of the text for control and user-defined tokens).</summary>
+    /// <summary>
+    /// The raw bytes the token stands for: byte-level decoded for normal tokens, UTF-8 of the text for control and
+    /// user-defined tokens, nothing for unused and unknown ones.
+    /// </summary>
     public byte[] TokenBytes(int id) => (byte[])_bytes[CheckId(id)].Clone();
 
     internal ReadOnlySpan<byte> TokenBytesSpan(int id) => _bytes[CheckId(id)];

@@ -1,7 +1,7 @@
 namespace KimiSharp.Conformance.Models;
 
 /// <summary>Per-position agreement between two sets of logits (reference first).</summary>
-public sealed record LogitComparison(int Positions, int ArgmaxAgreements, double MeanKl, double[] Kl, int FirstDivergence)
+public sealed record LogitComparison(int Positions, int ArgmaxAgreements, double MeanKl, double[] Kl, int FirstDivergence, string Mismatches)
 {
     public double ArgmaxAgreement => (double)ArgmaxAgreements / Positions;
 
@@ -9,16 +9,23 @@ public sealed record LogitComparison(int Positions, int ArgmaxAgreements, double
     {
         int n = reference.Length, agree = 0, first = -1;
         var kl = new double[n];
+        var mismatches = new System.Text.StringBuilder();
         for (int t = 0; t < n; t++)
         {
             var mine = ours.AsSpan(t * vocab, vocab);
             kl[t] = KlDivergence(reference[t], mine);
-            if (ArgMax(reference[t]) == ArgMax(mine))
+            int refArg = ArgMax(reference[t]), ourArg = ArgMax(mine);
+            if (refArg == ourArg)
+            {
                 agree++;
-            else if (first < 0)
+                continue;
+            }
+            if (first < 0)
                 first = t;
+            // How close the two candidates were in llama.cpp's own logits (a near-tie flips on rounding).
+            mismatches.Append($" [pos {t}: ref gap {reference[t][refArg] - reference[t][ourArg]:F4}, ours gap {mine[ourArg] - mine[refArg]:F4}]");
         }
-        return new LogitComparison(n, agree, kl.Average(), kl, first);
+        return new LogitComparison(n, agree, kl.Average(), kl, first, mismatches.ToString());
     }
 
     /// <summary>KL(P_ref ‖ P_ours) of the softmax distributions, in nats.</summary>
@@ -49,5 +56,5 @@ public sealed record LogitComparison(int Positions, int ArgmaxAgreements, double
     }
 
     public override string ToString() =>
-        $"argmax {ArgmaxAgreements}/{Positions}, mean KL {MeanKl:E2}, first divergence at {FirstDivergence}";
+        $"argmax {ArgmaxAgreements}/{Positions}, mean KL {MeanKl:E2}, first divergence at {FirstDivergence}{Mismatches}";
 }

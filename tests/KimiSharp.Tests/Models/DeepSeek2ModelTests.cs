@@ -150,8 +150,11 @@ public class DeepSeek2ModelTests(TinyModelFiles files) : IClassFixture<TinyModel
     public void Load_keeps_weights_in_the_map_and_reports_kv_cost()
     {
         using var file = GgufFile.Open(files.Get("kimi-tiny"));
+        long before = GC.GetAllocatedBytesForCurrentThread();
         using var model = DeepSeek2Model.Load(file, new ModelOptions(1));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;   // everything Load allocated, garbage included
         Assert.Equal(0, model.OwnedBytes);   // all norms are F32 in the map; nothing copied
+        Assert.True(allocated + model.OwnedBytes < file.TotalFileSize / 20, $"{allocated} managed bytes for a {file.TotalFileSize}-byte file");
         Assert.Equal(4L * model.Config.LatentRowLength * model.Config.LayerCount, model.KvCacheBytesPerToken);
         Assert.Contains("KV cache F32", model.Describe(1024));
     }

@@ -59,6 +59,21 @@ public class ActivationQuantizerTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Portable_Q8_0_and_Q8_K_paths_match_ggml_too(int seed)
+    {
+        foreach (var x in new[] { TestData.Floats(1024, seed, 3f), TestData.Awkward(256, seed) })
+        {
+            var q80 = new byte[x.Length / 32 * 34];
+            ActivationQuantizer.Q8_0(x, q80, simd: false);
+            Assert.Equal(GgmlOracle.QuantizeCpu(GgmlType.Q8_0, x), q80);
+            var q8k = new byte[x.Length / 256 * 292];
+            ActivationQuantizer.Q8_K(x, q8k, simd: false);
+            Assert.Equal(GgmlOracle.QuantizeReference(GgmlType.Q8_K, x), q8k);
+        }
+    }
+
     [Fact]
     public void Quantize_rejects_partial_blocks_naming_the_type()
     {

@@ -88,6 +88,25 @@ public class TokenizerTests
     }
 
     [Fact]
+    public void Unused_filler_tokens_decode_to_nothing()
+    {
+        var data = TestVocabulary.Build();
+        int filler = Array.FindIndex(data.TokenTypes, t => t == (int)TokenType.Unused);
+        Assert.True(filler > 0);
+        Assert.Equal("ab", Kimi.Decode([.. Kimi.Encode("a"), filler, .. Kimi.Encode("b")]));
+    }
+
+    [Fact]
+    public void Encode_gives_the_same_ids_from_many_threads()
+    {
+        var t = Tokenizer.Create(TestVocabulary.Build());
+        string[] texts = ["The quick brown fox", "今天天气很好", "def main():\n    return 42", "emoji 👍🏽 ok", "  spaces   everywhere  "];
+        int[][] expected = texts.Select(x => Kimi.Encode(x)).ToArray();
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            Assert.Equal(expected[i % texts.Length], t.Encode(texts[i % texts.Length])));
+    }
+
+    [Fact]
     public void Create_rejects_unsupported_models_and_pre_tokenizers()
     {
         var data = TestVocabulary.Build();

@@ -88,6 +88,8 @@ internal static partial class JinjaFilters
                     var items = interp.Iterate(value, at);
                     return items.Count > 0 ? items[^1] : new JinjaUndefined("No last item, sequence was empty.");
                 }
+            case "float" or "int" when value is JinjaUndefined u:
+                throw new InvalidOperationException(u.Hint); // Undefined.__float__/__int__ raise UndefinedError
             case "float": return ToFloat(value, a.Get(0, "default", 0.0));
             case "int": return ToInt(value, a.Get(0, "default", 0L), PyValues.ToLong(a.Get(1, "base", 10L)));
             case "indent": return Indent(PyValues.ToStr(value), a.Get(0, "width", 4L), PyValues.IsTruthy(a.Get(1, "first", false)), PyValues.IsTruthy(a.Get(2, "blank", false)));
@@ -275,16 +277,25 @@ internal static partial class JinjaFilters
         {
             case long l: return l;
             case bool b: return b ? 1L : 0L;
-            case double d: return double.IsFinite(d) ? (long)Math.Truncate(d) : def;
+            case double d: return double.IsFinite(d) ? TruncateToLong(d) : def;
             case string s:
                 {
                     var t = s.Trim();
                     if (TryParseInt(t, numberBase, out long r)) return r;
-                    if (ToFloat(s, null) is double f && double.IsFinite(f)) return (long)Math.Truncate(f);
+                    if (ToFloat(s, null) is double f && double.IsFinite(f)) return TruncateToLong(f);
                     return def;
                 }
             default: return def;
         }
+    }
+
+    /// <summary>Python int(float); integers are 64-bit here, so values beyond that raise instead of wrapping.</summary>
+    private static long TruncateToLong(double d)
+    {
+        double t = Math.Truncate(d);
+        if (t >= 9.2233720368547758e18 || t < -9.2233720368547758e18)
+            throw new OverflowException($"integer {PyValues.FloatRepr(t)} is outside the 64-bit range supported by this engine");
+        return (long)t;
     }
 
     private static bool TryParseInt(string t, long numberBase, out long result)

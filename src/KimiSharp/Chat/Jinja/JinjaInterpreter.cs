@@ -20,11 +20,21 @@ internal sealed class JinjaInterpreter
     {
         var globals = new JinjaScope(null);
         foreach (var (name, fn) in JinjaGlobals.Create(this)) globals.Set(name, fn);
-        var root = new JinjaScope(globals);
-        foreach (var kv in context) root.Set(kv.Key, PyValues.FromClr(kv.Value));
+        var contextScope = new JinjaScope(globals);
+        foreach (var kv in context) contextScope.Set(kv.Key, PyValues.FromClr(kv.Value));
+        var root = EnterFrame(body, contextScope);
         var sb = new StringBuilder();
         ExecBody(body, root, sb);
         return sb.ToString();
+    }
+
+    /// <summary>A new frame for <paramref name="body"/>: names Jinja's compiler treats as frame-locals that start
+    /// undefined are declared up front (see <see cref="JinjaFrameAnalysis"/>).</summary>
+    internal static JinjaScope EnterFrame(IReadOnlyList<Stmt> body, JinjaScope parent)
+    {
+        var scope = new JinjaScope(parent);
+        foreach (var name in JinjaFrameAnalysis.UndefinedLocals(body)) scope.Set(name, JinjaUndefined.Named(name));
+        return scope;
     }
 
     internal void EnterCall(Node at)
@@ -93,7 +103,7 @@ internal sealed class JinjaInterpreter
                 case SetBlockStmt sb2:
                     {
                         var inner = new StringBuilder();
-                        ExecBody(sb2.Body, new JinjaScope(scope), inner);
+                        ExecBody(sb2.Body, EnterFrame(sb2.Body, scope), inner);
                         object? value = inner.ToString();
                         foreach (var filter in sb2.Filters) value = ApplyFilter(filter, value, scope);
                         Assign(sb2.Target, value, scope, sb2);
@@ -114,7 +124,7 @@ internal sealed class JinjaInterpreter
                 case FilterBlockStmt fb:
                     {
                         var inner = new StringBuilder();
-                        ExecBody(fb.Body, scope, inner);
+                        ExecBody(fb.Body, EnterFrame(fb.Body, scope), inner);
                         object? value = inner.ToString();
                         foreach (var filter in fb.Filters) value = ApplyFilter(filter, value, scope);
                         Append(sb, PyValues.ToStr(value), fb);
@@ -122,7 +132,7 @@ internal sealed class JinjaInterpreter
                     }
                 case WithStmt w:
                     {
-                        var inner = new JinjaScope(scope);
+                        var inner = EnterFrame(w.Body, scope);
                         foreach (var (target, value) in w.Assignments) Assign(target, Eval(value, scope), inner, w);
                         return Exec(w.Body, inner, sb);
                     }
@@ -161,7 +171,7 @@ internal sealed class JinjaInterpreter
         }
         if (items.Count == 0)
         {
-            Exec(f.Else, new JinjaScope(scope), sb);
+            Exec(f.Else, EnterFrame(f.Else, scope), sb);
             return;
         }
         var loop = new LoopContext { Items = items };
@@ -169,7 +179,7 @@ internal sealed class JinjaInterpreter
         {
             CountIteration(f);
             loop.Index0 = i;
-            var iterScope = new JinjaScope(scope);
+            var iterScope = EnterFrame(f.Body, scope);
             iterScope.Set("loop", loop);
             Assign(f.Target, items[i], iterScope, f);
             var flow = Exec(f.Body, iterScope, sb);

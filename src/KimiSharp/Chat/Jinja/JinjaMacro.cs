@@ -9,11 +9,16 @@ internal sealed class JinjaMacro(string name, IReadOnlyList<MacroParam> paramete
 
     public object? Invoke(JinjaInterpreter interp, List<object?> args, List<(string Name, object? Value)> kwargs, Node at)
     {
-        var scope = new JinjaScope(definitionScope);
+        var scope = JinjaInterpreter.EnterFrame(body, definitionScope);
         var extra = new List<object?>();
+        var bound = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
-            if (i < parameters.Count) scope.Set(parameters[i].Name, args[i]);
+            if (i < parameters.Count)
+            {
+                scope.Set(parameters[i].Name, args[i]);
+                bound.Add(parameters[i].Name);
+            }
             else extra.Add(args[i]);
         }
         var extraKw = new JinjaDict();
@@ -29,10 +34,11 @@ internal sealed class JinjaMacro(string name, IReadOnlyList<MacroParam> paramete
             if (idx < 0) { extraKw[n] = v; continue; }
             if (idx < args.Count) throw new InvalidOperationException($"macro '{Name}' got multiple values for argument '{n}'");
             scope.Set(n, v);
+            bound.Add(n);
         }
         for (int p = 0; p < parameters.Count; p++)
         {
-            if (scope.HasLocal(parameters[p].Name)) continue;
+            if (bound.Contains(parameters[p].Name)) continue;
             scope.Set(parameters[p].Name, parameters[p].Default is { } def
                 ? interp.Eval(def, scope)
                 : new JinjaUndefined($"parameter '{parameters[p].Name}' was not provided"));

@@ -15,6 +15,7 @@ internal sealed class JinjaParser
         var parser = new JinjaParser(JinjaLexer.Tokenize(source));
         var body = parser.ParseBody([]);
         if (parser.Current.Kind != TokenKind.Eof) throw Error($"unexpected {parser.Current}", parser.Current);
+        JinjaFrameAnalysis.AnalyzeTemplate(body);
         return body;
     }
 

@@ -31,13 +31,11 @@ internal static class JinjaTests
                     return ReferenceEquals(value, other);
                 }
             case "escaped": return false;
-            case "odd": return PyValues.ToLong(value) % 2 != 0;
-            case "even": return PyValues.ToLong(value) % 2 == 0;
+            case "odd": return PyValues.PyEquals(JinjaOperators.Binary("%", value, 2L), 1L);
+            case "even": return PyValues.PyEquals(JinjaOperators.Binary("%", value, 2L), 0L);
             case "divisibleby":
                 {
-                    long d = PyValues.ToLong(Arg0());
-                    if (d == 0) throw new InvalidOperationException("integer division or modulo by zero");
-                    return PyValues.ToLong(value) % d == 0;
+                    return PyValues.PyEquals(JinjaOperators.Binary("%", value, Arg0()), 0L);
                 }
             case "lower": return value is string sl ? sl == sl.ToLowerInvariant() && sl.Any(char.IsLower) : PyValues.ToStr(value).Any(char.IsLower) && !PyValues.ToStr(value).Any(char.IsUpper);
             case "upper": return value is string su ? su == su.ToUpperInvariant() && su.Any(char.IsUpper) : PyValues.ToStr(value).Any(char.IsUpper) && !PyValues.ToStr(value).Any(char.IsLower);

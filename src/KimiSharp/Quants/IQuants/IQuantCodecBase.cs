@@ -45,12 +45,17 @@ internal abstract unsafe class IQuantCodecBase : IQuantCodec
     public virtual void Quantize(ReadOnlySpan<float> src, Span<byte> dst) =>
         throw new NotSupportedException($"quantizing into {Type} is not supported by this build");
 
-    public float VecDot(byte* weightRow, byte* activationRow, int n) => Best.Invoke(weightRow, activationRow, n);
+    public float VecDot(byte* weightRow, byte* activationRow, int n)
+    {
+        var kernel = best;
+        if (kernel == null)
+            best = kernel = Kernels[^1].Function;
+        return kernel(weightRow, activationRow, n);
+    }
 
     /// <summary>Every dot kernel this CPU can run, the portable scalar one first; the last is the fastest.</summary>
     public abstract IReadOnlyList<DotKernel> Kernels { get; }
 
-    private DotKernel? best;
-
-    private DotKernel Best => best ??= Kernels[^1];
+    /// <summary>The fastest kernel (the last of <see cref="Kernels"/>), looked up on first use.</summary>
+    private delegate*<byte*, byte*, int, float> best;
 }

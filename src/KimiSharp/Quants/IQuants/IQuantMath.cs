@@ -7,6 +7,15 @@ namespace KimiSharp.Quants.IQuants;
 /// <summary>Small helpers shared by the i-quant kernels: half-precision loads, Q8_K block layout, reductions.</summary>
 internal static unsafe class IQuantMath
 {
+    /// <summary>The AVX2 kernels need FMA and BMI2 (pdep) besides AVX2.</summary>
+    public static bool HasAvx2 => Avx2.IsSupported && Fma.IsSupported && Bmi2.X64.IsSupported;
+
+    /// <summary>The AVX-512 kernels use F, BW, VL (256-bit forms) and BMI2.</summary>
+    public static bool HasAvx512 => HasAvx2 && Avx512F.IsSupported && Avx512BW.IsSupported && Avx512F.VL.IsSupported && Avx512BW.VL.IsSupported;
+
+    /// <summary>Kernels that expand sign codes with VBMI byte permutes and multishift.</summary>
+    public static bool HasAvx512Vbmi => HasAvx512 && Avx512Vbmi.IsSupported;
+
     /// <summary>Q8_K block: d:f32 at 0, qs[256]:i8 at 4, bsums[16]:i16 at 260; 292 bytes.</summary>
     public const int Q8KBytes = 292, Q8KQs = 4, Q8KBsums = 260;
 

@@ -53,8 +53,8 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -92,18 +92,15 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
     }
 
     /// <summary>
-    /// Folds the delta into an unsigned lane u = 8·(g+1) + (δ+1) = 8g + δ + 9 ∈ [0, 18], so
-    /// Σ (g + δ/8)·a = (Σ u·a − 9·Σ a)/8 with Σ a per 16 lanes from the Q8_K bsums.
+    /// Lanes u = 8·(g+1) + (δ+1) from <see cref="IQuantGrids.Iq1MLanes"/>, so Σ (g + δ/8)·a = (Σ u·a − 9·Σ a)/8 with
+    /// Σ a per 16 lanes from the Q8_K bsums.
     /// </summary>
-    private static ulong Lanes(ulong* grid, byte* qs, byte* qh, int l) =>
-        (grid[Index(qs, qh, l)] << 3) + (NegativeDelta(qh, l) ? 0UL : 0x0202020202020202UL);
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
-        ulong* grid = IQuantGrids.Iq1SPlusOne;
+        ulong* lanes = IQuantGrids.Iq1MLanes;
+        float* f16 = HalfTable;
         var acc = Vector256<float>.Zero;
-        float accScalar = 0;
         for (int b = 0; b < n / 256; b++, x += 56, y += Q8KBytes)
         {
             byte* qs = x, qh = x + 32;
@@ -114,17 +111,18 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
             int correction = 0;
             for (int ib = 0; ib < 8; ib++, qs += 4, qh += 2, q8 += 32)
             {
-                var w = Vector256.Create(Lanes(grid, qs, qh, 0), Lanes(grid, qs, qh, 1), Lanes(grid, qs, qh, 2), Lanes(grid, qs, qh, 3)).AsByte();
+                ulong i = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(*(ushort*)qh, 0x0F000F000F000F00UL);
+                var u = Vector256.Create(lanes[(ushort)i], lanes[(ushort)(i >> 16)], lanes[(ushort)(i >> 32)], lanes[i >> 48]).AsByte();
                 int word = sc[ib / 2] >> (6 * (ib % 2));
                 short ls1 = (short)(2 * (word & 7) + 1), ls2 = (short)(2 * ((word >> 3) & 7) + 1);
-                sum += DotScaled(w, Avx.LoadVector256(q8), Vector256.Create(Vector128.Create(ls1), Vector128.Create(ls2)));
+                sum += DotScaled(u, Avx.LoadVector256(q8), Vector256.Create(Vector128.Create(ls1), Vector128.Create(ls2)));
                 correction += ls1 * bsums[2 * ib] + ls2 * bsums[2 * ib + 1];
             }
-            float d = Half(ScaleBits(x)) * *(float*)y;
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sum), acc);
-            accScalar += d * (9 * correction);
+            var total = sum - Vector256.CreateScalar(9 * correction);
+            ushort dBits = ScaleBits(x);
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[dBits] * *(float*)y), Avx.ConvertToVector256Single(total), acc);
         }
-        return Delta * (Sum(acc) - accScalar);
+        return Delta * Sum(acc);
     }
 
     /// <summary>

@@ -39,8 +39,8 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -76,39 +76,35 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
     }
 
     /// <summary>
-    /// Uses grid lanes plus one (unsigned 0..2) so u8×s8 products work directly: Σ g·a = Σ (g+1)·a − Σ a,
-    /// with Σ a per group from the Q8_K bsums.
+    /// Uses grid lanes plus one (unsigned 0..2) so u8×s8 products work directly: Σ g·a = Σ (g+1)·a − Σ a, with the
+    /// corrections on the bsums: 8·Σ (g + δ/8)·a·ls = 8·Σ ls·Σ (g+1)·a + Σ ls·(δ − 8)·S_g.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq1SPlusOne;
+        float* f16 = HalfTable;
         var acc = Vector256<float>.Zero;
-        float accScalar = 0;
         for (int b = 0; b < n / 256; b++, x += 50, y += Q8KBytes)
         {
             byte* qs = x + 2;
             ushort* qh = (ushort*)(x + 34);
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            short* bsums = (short*)(y + Q8KBsums);
+            var h = Vector128.Load(qh).AsInt16();
+            var c = (((h >>> 12) & Vector128.Create((short)7)) * 2 + Vector128<short>.One) * (Vector128.Create((short)-7) + ((h >> 15) << 1));
+            var correction = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), Vector256.Create(Sse2.UnpackLow(c, c), Sse2.UnpackHigh(c, c)));
             var sum = Vector256<int>.Zero;
-            int correction = 0, sumDelta = 0;
             for (int ib = 0; ib < 8; ib++, qs += 4, q8 += 32)
             {
-                int h = qh[ib];
-                var w = Vector256.Create(grid[qs[0] | ((h << 8) & 0x700)], grid[qs[1] | ((h << 5) & 0x700)],
-                                         grid[qs[2] | ((h << 2) & 0x700)], grid[qs[3] | ((h >> 1) & 0x700)]).AsByte();
-                int ls = 2 * ((h >> 12) & 7) + 1;
-                sum += DotScaled(w, Avx.LoadVector256(q8), Vector256.Create((short)ls));
-                int groupA = bsums[2 * ib] + bsums[2 * ib + 1];
-                correction += ls * groupA;
-                sumDelta += (h & 0x8000) != 0 ? -ls * groupA : ls * groupA;
+                int hb = qh[ib];
+                ulong i = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit((uint)hb, 0x0700070007000700UL);
+                var w = Vector256.Create(grid[(ushort)i], grid[(ushort)(i >> 16)], grid[(ushort)(i >> 32)], grid[i >> 48]).AsByte();
+                sum += DotScaled(w, Avx.LoadVector256(q8), Vector256.Create((short)(2 * ((hb >> 12) & 7) + 1)));
             }
-            float d = Half(x) * *(float*)y;
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sum), acc);
-            accScalar += d * (Delta * sumDelta - correction);
+            var total = (sum << 3) + correction;
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)x] * *(float*)y), Avx.ConvertToVector256Single(total), acc);
         }
-        return Sum(acc) + accScalar;
+        return Delta * Sum(acc);
     }
 
     /// <summary>

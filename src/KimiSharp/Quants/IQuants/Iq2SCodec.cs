@@ -40,8 +40,8 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -78,7 +78,8 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq2S;
-        ulong* sign = IQuantGrids.ByteSignUnits;
+        var spread = Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var bits = Vector256.Create(0x8040201008040201UL).AsByte();
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 82, y += Q8KBytes)
         {
@@ -87,11 +88,10 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
             var sum = Vector256<int>.Zero;
             for (int ib = 0; ib < 8; ib++, qs += 4, signs += 4, q8 += 32)
             {
-                int h = qh[ib];
-                var w = Vector256.Create(grid[qs[0] | ((h << 8) & 0x300)], grid[qs[1] | ((h << 6) & 0x300)],
-                                         grid[qs[2] | ((h << 4) & 0x300)], grid[qs[3] | ((h << 2) & 0x300)]).AsByte();
-                var m = Vector256.Create(sign[signs[0]], sign[signs[1]], sign[signs[2]], sign[signs[3]]).AsSByte();
-                var a = Avx2.Sign(Avx.LoadVector256(q8), m);
+                ulong i = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[ib], 0x0300030003000300UL);
+                var w = Vector256.Create(grid[(ushort)i], grid[(ushort)(i >> 16)], grid[(ushort)(i >> 32)], grid[i >> 48]).AsByte();
+                var m = Vector256.Equals(Avx2.Shuffle(Vector256.Create(*(uint*)signs).AsByte(), spread) & bits, bits).AsSByte();
+                var a = (Avx.LoadVector256(q8) ^ m) - m;
                 int sc = scales[ib];
                 var s = Vector256.Create(Vector128.Create((short)(2 * (sc & 15) + 1)), Vector128.Create((short)(2 * (sc >> 4) + 1)));
                 sum += DotScaled(w, a, s);

@@ -39,8 +39,8 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
@@ -78,7 +78,8 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         uint* grid = IQuantGrids.Iq3S;
-        ulong* sign = IQuantGrids.ByteSignUnits;
+        var spread = Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var bits = Vector256.Create(0x8040201008040201UL).AsByte();
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 110, y += Q8KBytes)
         {
@@ -87,12 +88,13 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
             var sum = Vector256<int>.Zero;
             for (int ib = 0; ib < 8; ib++, qs += 8, signs += 4, q8 += 32)
             {
-                int h = qh[ib];
-                var w = Vector256.Create(
-                    grid[qs[0] | ((h << 8) & 256)], grid[qs[1] | ((h << 7) & 256)], grid[qs[2] | ((h << 6) & 256)], grid[qs[3] | ((h << 5) & 256)],
-                    grid[qs[4] | ((h << 4) & 256)], grid[qs[5] | ((h << 3) & 256)], grid[qs[6] | ((h << 2) & 256)], grid[qs[7] | ((h << 1) & 256)]).AsByte();
-                var m = Vector256.Create(sign[signs[0]], sign[signs[1]], sign[signs[2]], sign[signs[3]]).AsSByte();
-                var a = Avx2.Sign(Avx.LoadVector256(q8), m);
+                uint h = qh[ib];
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h, 0x0100010001000100UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 4, 0x0100010001000100UL);
+                var w = Vector256.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
+                                         grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
+                var m = Vector256.Equals(Avx2.Shuffle(Vector256.Create(*(uint*)signs).AsByte(), spread) & bits, bits).AsSByte();
+                var a = (Avx.LoadVector256(q8) ^ m) - m;
                 sum += DotScaled(w, a, Vector256.Create((short)(2 * ((scales[ib / 2] >> (4 * (ib & 1))) & 15) + 1)));
             }
             float d = Half(x) * *(float*)y;

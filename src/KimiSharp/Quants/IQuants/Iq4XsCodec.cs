@@ -47,8 +47,8 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
-        if (Avx2.IsSupported) list.Add(new("Avx2", &DotAvx2));
-        if (Avx512BW.IsSupported) list.Add(new("Avx512", &DotAvx512));
+        if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
+        if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
     }
 
