@@ -85,11 +85,9 @@ public sealed class ModelPuller(HubClient hub, PullOptions? options = null)
         {
             try
             {
-                await FetchIntoPartAsync(url, file, part, received, progress, ct);
+                string actual = await FetchIntoPartAsync(url, file, part, received, progress, ct);
                 if (file.Sha256 is not null)
                 {
-                    progress?.Report(new PullProgress(file.Path, file.Size, file.Size, PullFileState.Verifying));
-                    string actual = await Sha256OfFileAsync(part, ct);
                     if (!string.Equals(actual, file.Sha256, StringComparison.OrdinalIgnoreCase))
                     {
                         File.Delete(part);
@@ -117,8 +115,11 @@ public sealed class ModelPuller(HubClient hub, PullOptions? options = null)
         }
     }
 
-    /// <summary>Appends to the .part file from its current length (Range) until it holds the whole file.</summary>
-    private async Task FetchIntoPartAsync(Uri url, HubFile file, string part, StrongBox<long> received, IProgress<PullProgress>? progress, CancellationToken ct)
+    /// <summary>
+    /// Appends to the .part file from its current length (Range) until it holds the whole file; returns the
+    /// file's SHA-256, hashed while writing (bytes from an earlier attempt are read back once).
+    /// </summary>
+    private async Task<string> FetchIntoPartAsync(Uri url, HubFile file, string part, StrongBox<long> received, IProgress<PullProgress>? progress, CancellationToken ct)
     {
         long have = File.Exists(part) ? new FileInfo(part).Length : 0;
         if (have > file.Size)
@@ -127,7 +128,10 @@ public sealed class ModelPuller(HubClient hub, PullOptions? options = null)
             have = 0;
         }
         if (have == file.Size && file.Size > 0)
-            return;
+        {
+            progress?.Report(new PullProgress(file.Path, have, file.Size, PullFileState.Verifying));
+            return await Sha256OfFileAsync(part, ct);
+        }
 
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stall.CancelAfter(_options.StallTimeout);
@@ -144,6 +148,12 @@ public sealed class ModelPuller(HubClient hub, PullOptions? options = null)
         if (start != have)
             have = 0; // range ignored (200) or a different start: rewrite from the beginning
 
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (have > 0)
+        {
+            progress?.Report(new PullProgress(file.Path, have, file.Size, PullFileState.Verifying));
+            await HashPrefixAsync(part, have, sha, ct);
+        }
         await using var output = new FileStream(part, have == 0 ? FileMode.Create : FileMode.Open, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
         output.SetLength(have);
         output.Seek(have, SeekOrigin.Begin);
@@ -158,6 +168,7 @@ public sealed class ModelPuller(HubClient hub, PullOptions? options = null)
             if (have + n > file.Size)
                 throw new HubException($"{file.Path}: the server sent more than the listed {file.Size:N0} bytes");
             await output.WriteAsync(buffer.AsMemory(0, n), stall.Token);
+            sha.AppendData(buffer, 0, n);
             have += n;
             received.Value += n;
             progress?.Report(new PullProgress(file.Path, have, file.Size, PullFileState.Downloading));
@@ -165,10 +176,25 @@ public sealed class ModelPuller(HubClient hub, PullOptions? options = null)
         await output.FlushAsync(ct);
         if (have != file.Size)
             throw new IOException($"{file.Path}: connection closed at byte {have:N0} of {file.Size:N0}");
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     private static bool IsTransient(Exception e, CancellationToken ct) =>
         !ct.IsCancellationRequested && e is IOException or HttpRequestException or OperationCanceledException;
+
+    private static async Task HashPrefixAsync(string path, long length, IncrementalHash sha, CancellationToken ct)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        var buffer = new byte[1 << 20];
+        long left = length;
+        while (left > 0)
+        {
+            int n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ct);
+            if (n == 0) throw new IOException($"{path} is shorter than {length} bytes");
+            sha.AppendData(buffer, 0, n);
+            left -= n;
+        }
+    }
 
     private static async Task<string> Sha256OfFileAsync(string path, CancellationToken ct)
     {

@@ -110,6 +110,20 @@ public sealed class ModelPullerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_damaged_part_file_from_an_earlier_run_is_caught_by_the_checksum_and_refetched()
+    {
+        var first = Path.Combine(_dir, Parts[0]);
+        Directory.CreateDirectory(Path.GetDirectoryName(first)!);
+        var damaged = _content[Parts[0]][..12_000];
+        damaged[100] ^= 0xFF;
+        File.WriteAllBytes(first + ".part", damaged);
+        await Puller().PullAsync(Repo + ":UD-Q2_K_XL", _dir);
+        AssertPartsOnDisk();
+        // The rest after the damaged prefix, then the whole file again.
+        Assert.Equal(_content[Parts[0]].Length - 12_000 + _content[Parts[0]].Length, _hub.ServedBytes(Parts[0]));
+    }
+
+    [Fact]
     public async Task Free_disk_space_is_checked_before_downloading()
     {
         var e = await Assert.ThrowsAsync<InsufficientDiskSpaceException>(() => Puller(freeSpace: _ => 1000).PullAsync(Repo + ":UD-Q2_K_XL", _dir));
