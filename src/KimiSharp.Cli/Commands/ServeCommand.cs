@@ -151,8 +151,11 @@ internal sealed class RunningServer(KimiServer server, Task<IChatBackend> loadin
     public Task<IChatBackend> Loading { get; } = loading;
 
     /// <summary>Serves until cancelled (0), or returns 1 when the model fails to load.</summary>
-    public async Task<int> RunUntilStoppedAsync(CancellationToken cancellationToken)
+    public async Task<int> RunUntilStoppedAsync(CancellationToken cancellation)
     {
+        // Ctrl+C reaches System.CommandLine's token, SIGTERM the host's lifetime: either one stops the server.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, Server.Stopping);
+        var cancellationToken = stop.Token;
         try
         {
             await Loading.WaitAsync(cancellationToken);

@@ -35,7 +35,7 @@ internal sealed class ApiMiddleware(RequestDelegate next, ApiKeyCheck keyCheck, 
         }
         finally
         {
-            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is { } pattern ? pattern.TrimEnd('/') : "unmatched";
             metrics.RecordRequest(route, context.RequestAborted.IsCancellationRequested && context.Response.HasStarted ? 499 : context.Response.StatusCode);
         }
     }

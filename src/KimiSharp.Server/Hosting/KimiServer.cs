@@ -78,6 +78,9 @@ public sealed class KimiServer : IAsyncDisposable
         return new KimiServer(app, app.Services.GetRequiredService<ServerState>(), new Uri(address));
     }
 
+    /// <summary>Fires when the host begins to stop (SIGTERM / Ctrl+C reach the host's console lifetime).</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
     /// <summary>Runs until <paramref name="cancellationToken"/> fires (Ctrl+C in <c>kimi serve</c>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
 

@@ -28,9 +28,16 @@ internal static unsafe class KQuantsAvx512
     private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
         Avx512F.InsertVector256(Avx.LoadVector256(p0).AsInt64().ToVector512Unsafe(), Avx.LoadVector256((long*)p1), 1).AsSByte();
 
-    /// <summary>The same 32 bytes in both halves (vbroadcasti64x4).</summary>
+    /// <summary>
+    /// The same 32 bytes in both halves. Written as a load plus insert: in Release builds the .NET 10 JIT
+    /// miscompiled Avx512F.BroadcastVector256ToVector512 from memory here (wrong dot products, Debug correct).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ushort> Broadcast256(byte* p) => Avx512F.BroadcastVector256ToVector512((ulong*)p).AsUInt16();
+    private static Vector512<ushort> Broadcast256(byte* p)
+    {
+        var half = Avx.LoadVector256((ushort*)p);
+        return Vector512.Create(half, half);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Fold(Vector512<int> v) => Avx2.Add(v.GetLower(), v.GetUpper());
