@@ -4,6 +4,8 @@ using KimiSharp.Sampling;
 
 namespace KimiSharp.Tests.Cli;
 
+// In-process CLI runs write to the process-wide Console: never in parallel with tests that capture it.
+[Collection("Console")]
 public sealed class ChatReplTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "kimisharp-chat-" + Guid.NewGuid().ToString("N"));

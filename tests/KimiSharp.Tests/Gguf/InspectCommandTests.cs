@@ -7,6 +7,8 @@ using KimiSharp.TestModels;
 
 namespace KimiSharp.Tests.Gguf;
 
+// In-process CLI runs write to the process-wide Console: never in parallel with tests that capture it.
+[Collection("Console")]
 public class InspectCommandTests
 {
     private static JsonElement InspectJson(string path)

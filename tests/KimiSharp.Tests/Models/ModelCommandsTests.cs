@@ -3,6 +3,8 @@ using KimiSharp.Models.DeepSeek2;
 
 namespace KimiSharp.Tests.Models;
 
+// In-process CLI runs write to the process-wide Console: never in parallel with tests that capture it.
+[Collection("Console")]
 public class ModelCommandsTests(TinyModelFiles files) : IClassFixture<TinyModelFiles>
 {
     [Fact]

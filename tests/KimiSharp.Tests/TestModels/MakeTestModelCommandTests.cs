@@ -5,6 +5,8 @@ using KimiSharp.Tests.Gguf;
 
 namespace KimiSharp.Tests.TestModels;
 
+// In-process CLI runs write to the process-wide Console: never in parallel with tests that capture it.
+[Collection("Console")]
 public class MakeTestModelCommandTests
 {
     [Fact]
