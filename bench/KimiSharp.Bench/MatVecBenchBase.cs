@@ -1,0 +1,80 @@
+using BenchmarkDotNet.Attributes;
+using KimiSharp.Quants;
+using KimiSharp.Tests.Quants;
+
+namespace KimiSharp.Bench;
+
+/// <summary>
+/// Single-thread mat-vec: every row of a ~2 MiB weight matrix dotted with one quantized activation row, ours (the
+/// registered codec's best kernel, as MatMul calls it) and ggml-cpu's vec_dot on the same bytes.
+/// Throughput = weight bytes / time. Subclasses choose the types, the row length and how weights are drawn.
+/// </summary>
+public abstract unsafe class MatVecBenchBase : IDisposable
+{
+    public const long TargetBytes = 2 << 20;
+
+    public abstract GgmlType Type { get; set; }
+
+    protected abstract int Columns { get; }
+
+    private NativeBuffer? weights, activations;
+    private int rows;
+    private long rowBytes;
+    private IQuantCodec codec = null!;
+    private delegate* unmanaged<int, float*, nuint, void*, nuint, void*, nuint, int, void> ggml;
+
+    public long WeightBytes => rows * rowBytes;
+
+    /// <summary>Random weight blocks of <see cref="Type"/> for <paramref name="elements"/> elements.</summary>
+    protected abstract void FillWeights(Span<byte> destination, int elements);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        codec = QuantCodecs.GetCodec(Type);
+        rowBytes = GgmlTypes.Get(Type).RowBytes(Columns);
+        rows = (int)(TargetBytes / rowBytes);
+        weights = new NativeBuffer(rows * rowBytes);
+        FillWeights(new Span<byte>(weights.Pointer, (int)weights.Bytes), rows * Columns);
+        var act = codec.VecDotType;
+        var x = new float[Columns];
+        var rng = new Random(2);
+        for (int i = 0; i < Columns; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        activations = new NativeBuffer(GgmlTypes.Get(act).RowBytes(Columns));
+        ActivationQuantizer.Quantize(act, x, new Span<byte>(activations.Pointer, (int)activations.Bytes));
+        ggml = GgmlOracle.VecDotFunction(Type);
+    }
+
+    [Benchmark(Baseline = true)]
+    public float Ggml()
+    {
+        float total = 0, s;
+        byte* w = weights!.Pointer, a = activations!.Pointer;
+        int n = Columns;
+        for (int r = 0; r < rows; r++)
+        {
+            ggml(n, &s, 0, w + r * rowBytes, 0, a, 0, 1);
+            total += s;
+        }
+        return total;
+    }
+
+    [Benchmark]
+    public float Ours()
+    {
+        float total = 0;
+        byte* w = weights!.Pointer, a = activations!.Pointer;
+        int n = Columns;
+        for (int r = 0; r < rows; r++)
+            total += codec.VecDot(w + r * rowBytes, a, n);
+        return total;
+    }
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        weights?.Dispose();
+        activations?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
