@@ -45,7 +45,7 @@ public static unsafe partial class ActivationQuantizer
     /// <summary><see cref="Q8_0(ReadOnlySpan{float}, Span{byte})"/> with the SIMD block path on or off (tests cover both).</summary>
     internal static void Q8_0(ReadOnlySpan<float> x, Span<byte> dst, bool simd)
     {
-        CheckBlocks(GgmlType.Q8_0, x.Length, dst.Length, 32, Q8_0BlockBytes);
+        CheckBlocks(GgmlType.Q8_0, x.Length, dst.Length);
         int blocks = x.Length / 32;
         fixed (float* px = x)
         fixed (byte* py = dst)
@@ -75,7 +75,7 @@ public static unsafe partial class ActivationQuantizer
     /// <summary>Q8_0 as ggml's quantize_row_q8_0_ref: d = amax/127, q = round-half-away(x · (1/d)).</summary>
     public static void Q8_0Reference(ReadOnlySpan<float> x, Span<byte> dst)
     {
-        CheckBlocks(GgmlType.Q8_0, x.Length, dst.Length, 32, Q8_0BlockBytes);
+        CheckBlocks(GgmlType.Q8_0, x.Length, dst.Length);
         int blocks = x.Length / 32;
         fixed (float* px = x)
         fixed (byte* py = dst)
@@ -102,7 +102,7 @@ public static unsafe partial class ActivationQuantizer
     /// </summary>
     public static void Q8_1(ReadOnlySpan<float> x, Span<byte> dst)
     {
-        CheckBlocks(GgmlType.Q8_1, x.Length, dst.Length, 32, Q8_1BlockBytes);
+        CheckBlocks(GgmlType.Q8_1, x.Length, dst.Length);
         int blocks = x.Length / 32;
         fixed (float* px = x)
         fixed (byte* py = dst)
@@ -133,7 +133,7 @@ public static unsafe partial class ActivationQuantizer
     /// <summary>Q8_1 as ggml's quantize_row_q8_1_ref (round half away from zero, q = x · (1/d)).</summary>
     public static void Q8_1Reference(ReadOnlySpan<float> x, Span<byte> dst)
     {
-        CheckBlocks(GgmlType.Q8_1, x.Length, dst.Length, 32, Q8_1BlockBytes);
+        CheckBlocks(GgmlType.Q8_1, x.Length, dst.Length);
         int blocks = x.Length / 32;
         fixed (float* px = x)
         fixed (byte* py = dst)
@@ -173,7 +173,7 @@ public static unsafe partial class ActivationQuantizer
     /// <summary><see cref="Q8_K(ReadOnlySpan{float}, Span{byte})"/> with the SIMD block path on or off (tests cover both).</summary>
     internal static void Q8_K(ReadOnlySpan<float> x, Span<byte> dst, bool simd)
     {
-        CheckBlocks(GgmlType.Q8_K, x.Length, dst.Length, 256, Q8_KBlockBytes);
+        CheckBlocks(GgmlType.Q8_K, x.Length, dst.Length);
         int blocks = x.Length / 256;
         fixed (float* px = x)
         fixed (byte* py = dst)
@@ -222,11 +222,11 @@ public static unsafe partial class ActivationQuantizer
         *(float*)yb = 1f / iscale;
     }
 
-    private static void CheckBlocks(GgmlType type, int elements, int bytes, int block, int blockBytes)
+    /// <summary>Whole blocks only, and room for them in dst (a larger buffer is fine).</summary>
+    private static void CheckBlocks(GgmlType type, int elements, int bytes)
     {
-        if (elements % block != 0)
-            throw new ArgumentException($"{type}: {elements} elements is not a multiple of the block size {block}");
-        if (bytes < elements / block * blockBytes)
-            throw new ArgumentException($"{type}: {elements} elements need {elements / block * blockBytes} bytes, got {bytes}");
+        long needed = GgmlTypes.Get(type).RowBytes(elements);
+        if (bytes < needed)
+            throw new ArgumentException($"{type}: {elements} elements need {needed} bytes, got {bytes}");
     }
 }

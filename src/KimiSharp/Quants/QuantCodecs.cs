@@ -51,11 +51,9 @@ public static unsafe class QuantCodecs
     /// <summary>Throws unless <paramref name="bytes"/> holds exactly <paramref name="elements"/> elements of <paramref name="type"/>.</summary>
     public static void CheckLengths(GgmlType type, long bytes, long elements)
     {
-        var info = GgmlTypes.Get(type);
-        if (elements % info.BlockSize != 0)
-            throw new ArgumentException($"{type}: {elements} elements is not a multiple of the block size {info.BlockSize}");
-        if (bytes != elements / info.BlockSize * info.TypeSize)
-            throw new ArgumentException($"{type}: {elements} elements need {elements / info.BlockSize * info.TypeSize} bytes, got {bytes}");
+        long needed = GgmlTypes.Get(type).RowBytes(elements);
+        if (bytes != needed)
+            throw new ArgumentException($"{type}: {elements} elements need {needed} bytes, got {bytes}");
     }
 
     private static IQuantCodec? TryGetCodec(GgmlType type) =>
