@@ -57,7 +57,11 @@ public sealed class ConcurrencyTests(ServerFixture fixture) : IClassFixture<Serv
 
         int produced = await backend.ForeverCancelled.Task.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.True(produced > 0);
-        await WaitUntilAsync(() => backend.InFlight == 0);
+        // The request pipeline records the cancellation and releases its gate slot just after the backend
+        // finishes, on another thread: wait (bounded) for that final state instead of racing it.
+        await WaitUntilAsync(() => backend.InFlight == 0 && server.State.Gate.Admitted == 0);
+        await WaitUntilAsync(() => System.Text.RegularExpressions.Regex.IsMatch(
+            server.State.Metrics.Render(backend, server.State.Gate.Admitted), "kimi_requests_cancelled_total [1-9]"));
         Assert.Matches("kimi_requests_cancelled_total [1-9]", server.State.Metrics.Render(backend, server.State.Gate.Admitted));
         Assert.Equal(0, server.State.Gate.Admitted);
     }
