@@ -15,7 +15,9 @@ public class GreedyConformanceTests
 {
     [Theory]
     [InlineData(GgmlType.F32)]
-    [InlineData(GgmlType.Q4_K, Skip = "DeepSeek2Model's Q4_K logits differ from llama.cpp's (max |Δ| 0.08 on the prompt's last position, seed 11), so greedy diverges at token 34; enable when the model's Q4_K path is exact")]
+    [InlineData(GgmlType.Q4_K, Skip = "llama.cpp repacks Q4_K weights (8x8 interleaved gemm/gemv kernels, another summation order), so its logits differ from ours by rounding and greedy decoding parts ways; F32 is bit-identical")]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q6_K)]
     public async Task Greedy_run_equals_llama_cpp_greedy_for_64_tokens_when_weights_are(GgmlType type)
     {
         var dir = Path.Combine(Path.GetTempPath(), "kimisharp-greedy-" + Guid.NewGuid().ToString("N"));

@@ -17,14 +17,17 @@ public static unsafe class MatMul
         GgmlTypes.Get(QuantCodecs.VecDotType(weightType)).RowBytes(cols) * tokens;
 
     /// <summary>y (tokens × w.Rows) = x (tokens × w.Cols) · Wᵀ. Uses the pool's scratch buffer for the quantized activations.</summary>
-    public static void Multiply(in QuantMatrix w, ReadOnlySpan<float> x, int tokens, Span<float> y, WorkerPool pool)
+    /// <param name="vecDotOrder">Sum in vec_dot order even for several tokens (see <see cref="UsesTinyBlasOrder"/>): where
+    /// llama.cpp's activations are a permuted view (which keeps ggml off tinyBLAS), or to make results batch-invariant.</param>
+    public static void Multiply(in QuantMatrix w, ReadOnlySpan<float> x, int tokens, Span<float> y, WorkerPool pool,
+        bool vecDotOrder = false)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         var actType = QuantCodecs.VecDotType(w.Type);
         long bytes = ActivationBytes(w.Type, w.Cols, tokens);
         var a = QuantizeActivations(actType, x, tokens, w.Cols, pool.Scratch(bytes), bytes, pool);
-        Multiply(w, a, y, pool);
+        MultiplyCore(w, a, null, a.Tokens, y, pool, vecDotOrder);
     }
 
     /// <summary>
@@ -75,7 +78,8 @@ public static unsafe class MatMul
             MultiplyCore(w, a, idx, tokenRows.Length, y, pool);
     }
 
-    private static void MultiplyCore(in QuantMatrix w, in QuantizedActivations a, int* tokenIndex, int tokens, Span<float> y, WorkerPool pool)
+    private static void MultiplyCore(in QuantMatrix w, in QuantizedActivations a, int* tokenIndex, int tokens, Span<float> y, WorkerPool pool,
+        bool vecDotOrder = false)
     {
         ArgumentNullException.ThrowIfNull(pool);
         if (w.Data == null) throw new ArgumentException("weight matrix is not initialised", nameof(w));
@@ -100,6 +104,7 @@ public static unsafe class MatMul
                 W = w.Data, WRowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Type = w.Type,
                 A = a.Data, ARowBytes = a.RowBytes, TokenIndex = tokenIndex, Tokens = tokens,
                 Y = py, RowsPerTask = rowsPerTask,
+                TinyBlasF32 = UsesTinyBlasOrder(w.Type, w.Rows, w.Cols, tokens, tokenIndex != null || vecDotOrder),
             };
             pool.Run(tasks, &MultiplyChunk, &job);
         }
@@ -117,7 +122,18 @@ public static unsafe class MatMul
         public int Tokens;
         public float* Y;
         public int RowsPerTask;
+        public bool TinyBlasF32;
     }
+
+    /// <summary>
+    /// Whether llama.cpp (ggml-cpu with llamafile's sgemm) would compute this product with tinyBLAS rather than vec_dot:
+    /// a plain (not MoE-indexed) F32 mat-mul of two or more tokens whose column count is a multiple of 16 and row
+    /// count a multiple of 4. Its sum order differs (one 16-lane accumulator), so we follow it to stay bit-identical.
+    /// The 32-wide quantized types also go through tinyBLAS there, but in the same order as their vec_dot.
+    /// </summary>
+    internal static bool UsesTinyBlasOrder(GgmlType type, int rows, int cols, int tokens, bool indexed) =>
+        type == GgmlType.F32 && !indexed && tokens >= 2 && cols % GgmlFloatOrder.Lanes == 0 && rows % 4 == 0
+        && Simd.Best >= SimdLevel.Avx2;
 
     private static void MultiplyChunk(void* state, int task)
     {
@@ -134,7 +150,9 @@ public static unsafe class MatMul
                 for (int t = t0; t < t1; t++)
                 {
                     int src = job->TokenIndex == null ? t : job->TokenIndex[t];
-                    job->Y[(long)t * rows + r] = codec.VecDot(wRow, job->A + src * job->ARowBytes, cols);
+                    job->Y[(long)t * rows + r] = job->TinyBlasF32
+                        ? GgmlFloatOrder.DotOneAccumulator((float*)wRow, (float*)(job->A + src * job->ARowBytes), cols)
+                        : codec.VecDot(wRow, job->A + src * job->ARowBytes, cols);
                 }
             }
         }

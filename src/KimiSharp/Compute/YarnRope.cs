@@ -26,7 +26,8 @@ public sealed class YarnRope
         _extFactor = extFactor;
         _thetaScale = MathF.Pow(freqBase, -2.0f / dims);
         (_corrLow, _corrHigh) = CorrectionDims(dims, originalContext, freqBase, betaFast, betaSlow);
-        _mscale = extFactor != 0.0f ? attnFactor * (1.0f + 0.1f * MathF.Log(1.0f / freqScale)) : attnFactor;
+        // ggml-cpu is compiled with FMA contraction: 1 + 0.1·ln(1/s) is one fused multiply-add.
+        _mscale = extFactor != 0.0f ? attnFactor * MathF.FusedMultiplyAdd(MathF.Log(1.0f / freqScale), 0.1f, 1.0f) : attnFactor;
     }
 
     public int Dims => _dims;
@@ -54,7 +55,7 @@ public sealed class YarnRope
             {
                 float y = (i0 / 2 - _corrLow) / MathF.Max(0.001f, _corrHigh - _corrLow);
                 float rampMix = (1 - MathF.Min(1, MathF.Max(0, y))) * _extFactor;
-                t = thetaInterp * (1 - rampMix) + thetaExtrap * rampMix;
+                t = MathF.FusedMultiplyAdd(thetaInterp, 1 - rampMix, thetaExtrap * rampMix); // contracted as in ggml-cpu
             }
             cos[i0 / 2] = MathF.Cos(t) * _mscale;
             sin[i0 / 2] = MathF.Sin(t) * _mscale;
@@ -62,14 +63,18 @@ public sealed class YarnRope
         }
     }
 
-    /// <summary>Rotates the first <see cref="Dims"/> values of <paramref name="x"/> in place with a table from <see cref="Table"/>.</summary>
+    /// <summary>
+    /// Rotates the first <see cref="Dims"/> values of <paramref name="x"/> in place with a table from <see cref="Table"/>:
+    /// (x0, x1) ← (x0·cos − x1·sin, x1·cos + x0·sin), each with the cos product fused into the add as ggml-cpu's
+    /// compiled code does it (the sin product is rounded first).
+    /// </summary>
     public void Rotate(Span<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         for (int i = 0; i < _dims / 2; i++)
         {
             float x0 = x[2 * i], x1 = x[2 * i + 1];
-            x[2 * i] = x0 * cos[i] - x1 * sin[i];
-            x[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+            x[2 * i] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
+            x[2 * i + 1] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
         }
     }
 }

@@ -80,6 +80,33 @@ public sealed class LlamaReference : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// <see cref="EvaluateAll"/> with llama.cpp's eval callback on: also returns every F32 intermediate tensor of the
+    /// graph (see <see cref="LlamaTensorCapture"/>), for locating where two implementations part ways.
+    /// </summary>
+    public (float[][] Logits, List<CapturedTensor> Tensors) EvaluateAllCapturing(IReadOnlyList<int> tokens)
+    {
+        if (tokens.Count == 0 || tokens.Count > _params.ContextSize)
+            throw new ArgumentException($"between 1 and {_params.ContextSize} tokens, got {tokens.Count}", nameof(tokens));
+        LLama.Extensions.IContextParamsExtensions.ToLlamaContextParams(_params, out var native);
+        native.cb_eval = LlamaTensorCapture.Callback;
+        native.cb_eval_user_data = 0;
+        using var context = SafeLLamaContextHandle.Create(_weights.NativeHandle, native);
+        var batch = new LLamaBatch();
+        for (var i = 0; i < tokens.Count; i++)
+            batch.Add(tokens[i], i, LLamaSeqId.Zero, logits: true);
+        var tensors = LlamaTensorCapture.Capture(() =>
+        {
+            var result = context.Decode(batch);
+            if (result != DecodeResult.Ok)
+                throw new InvalidOperationException($"llama_decode failed: {result}\n{string.Join("", RecentLog)}");
+        });
+        var logits = new float[tokens.Count][];
+        for (var i = 0; i < tokens.Count; i++)
+            logits[i] = context.GetLogitsIth(i).ToArray();
+        return (logits, tensors);
+    }
+
     /// <summary>Greedy (argmax) generation of <paramref name="count"/> tokens after <paramref name="prompt"/> (prompt in one batch, then one token per step).</summary>
     public int[] GenerateGreedy(IReadOnlyList<int> prompt, int count)
     {

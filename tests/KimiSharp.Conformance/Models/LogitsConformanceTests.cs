@@ -58,6 +58,33 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
         Assert.True(r.ArgmaxAgreement >= 0.97, r.ToString());
     }
 
+    /// <summary>
+    /// Where every kernel a file uses reproduces ggml-cpu's summation order (F32, Q8_0, Q6_K weights; attention, norms,
+    /// RoPE, SwiGLU, routing), our logits are bit-identical to llama.cpp's at every position.
+    /// </summary>
+    [Theory]
+    [InlineData("kimi-tiny", "F32")]
+    [InlineData("kimi-tiny", "Q8_0")]
+    [InlineData("kimi-tiny", "Q6_K")]
+    [InlineData("v2lite-tiny", "Q8_0")]
+    [InlineData("v2lite-tiny", "Q6_K")]
+    public void Logits_are_bit_identical_to_llama_cpp_where_the_kernels_reproduce_ggml_order(string shape, string type)
+    {
+        var r = Run(shape, type, 64);
+        Assert.True(r.FirstInexact < 0 && r.MaxAbsDifference == 0, r.ToString());
+    }
+
+    /// <summary>The diagnostic itself: llama.cpp's graph tensors captured by name match ours one by one (3 tokens, Q8_0).</summary>
+    [Fact]
+    public void Every_intermediate_tensor_is_bit_identical_to_llama_cpp_on_kimi_tiny_Q8_0()
+    {
+        var (differences, llamaTensors, _) = ForwardTrace.Run(models.Get("kimi-tiny", "Q8_0"), Tokens(3, 500));
+        Assert.True(llamaTensors.Count > 100, $"only {llamaTensors.Count} tensors captured");
+        Assert.True(differences.Count >= 40, ForwardTrace.Describe(differences));
+        Assert.Contains(differences, d => d.Name == "ffn_moe_logits-1");
+        Assert.True(differences.All(d => d.BitIdentical), ForwardTrace.Describe(differences.Where(d => !d.BitIdentical)));
+    }
+
     [Theory]
     [InlineData("kimi-tiny", "F16")]
     [InlineData("kimi-tiny", "BF16")]
@@ -67,19 +94,19 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("kimi-tiny", "Q6_K")]
     [InlineData("kimi-tiny", "Q3_K")]
     [InlineData("kimi-tiny", "UD")]
-    [InlineData("kimi-tiny", "Q4_0", Skip = KnownChaos)]
-    [InlineData("kimi-tiny", "Q2_K", Skip = KnownChaos)]
-    [InlineData("kimi-tiny", "IQ4_XS", Skip = KnownChaos)]
+    [InlineData("kimi-tiny", "Q4_0")]
+    [InlineData("kimi-tiny", "Q2_K", Skip = RepackedOrInexactKernels)]
+    [InlineData("kimi-tiny", "IQ4_XS")]
     [InlineData("v2lite-tiny", "F16")]
     [InlineData("v2lite-tiny", "BF16")]
     [InlineData("v2lite-tiny", "Q4_0")]
-    [InlineData("v2lite-tiny", "IQ4_XS", Skip = KnownChaos)]
-    [InlineData("v2lite-tiny", "Q8_0", Skip = KnownChaos)]
-    [InlineData("v2lite-tiny", "Q4_K", Skip = KnownChaos)]
-    [InlineData("v2lite-tiny", "Q5_K", Skip = KnownChaos)]
-    [InlineData("v2lite-tiny", "Q6_K", Skip = KnownChaos)]
-    [InlineData("v2lite-tiny", "Q2_K", Skip = KnownChaos)]
-    [InlineData("v2lite-tiny", "Q3_K", Skip = KnownChaos)]
+    [InlineData("v2lite-tiny", "IQ4_XS", Skip = RepackedOrInexactKernels)]
+    [InlineData("v2lite-tiny", "Q8_0")]
+    [InlineData("v2lite-tiny", "Q4_K")]
+    [InlineData("v2lite-tiny", "Q5_K")]
+    [InlineData("v2lite-tiny", "Q6_K")]
+    [InlineData("v2lite-tiny", "Q2_K", Skip = RepackedOrInexactKernels)]
+    [InlineData("v2lite-tiny", "Q3_K")]
     public void Logits_agree_with_llama_cpp_when_weights_are_quantized(string shape, string type)
     {
         var r = Run(shape, type, 64);
@@ -97,7 +124,7 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("Q4_0")]
     [InlineData("Q4_K")]
     [InlineData("Q5_K")]
-    [InlineData("Q6_K", Skip = "one routing flip (position 32, llama.cpp's own top-2 gap 0.66) plus three near-ties (gaps ≤ 0.005): 60/64; see the model branch report")]
+    [InlineData("Q6_K")]
     [InlineData("Q2_K")]
     [InlineData("Q3_K")]
     [InlineData("IQ4_XS")]
@@ -109,8 +136,9 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
         Assert.True(r.MeanKl <= 1e-2, r.ToString());
     }
 
-    private const string KnownChaos =
-        "diverges past the 95% argmax bound through chaotic amplification of float-rounding differences between our " +
-        "kernels and ggml's (llama.cpp agrees with itself bit for bit here); mean KL is within 1e-2 and the same type " +
-        "passes on kimi-tiny-2l — see the model branch report";
+    private const string RepackedOrInexactKernels =
+        "60/64 and 59/64 argmax (bound 61/64), mean KL <= 1.7e-3: llama.cpp runs Q2_K/Q4_K/Q4_0/IQ4_NL weights through its " +
+        "repacked 8x8 gemm kernels (another summation order), and our Q3_K/Q5_K/IQ4_XS vec_dot are not yet bit-exact, so a " +
+        "rounding-level difference flips a routing choice and the random MoE amplifies it. Types whose kernels reproduce " +
+        "ggml's order (F32, Q8_0, Q6_K) are bit-identical at every position.";
 }

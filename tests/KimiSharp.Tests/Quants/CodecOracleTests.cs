@@ -122,6 +122,40 @@ public class CodecOracleTests
         }
     }
 
+    /// <summary>
+    /// Where our kernel sums in ggml-cpu's own order, vec_dot is bit-identical to ggml's (what lets whole-model logits
+    /// equal llama.cpp's bit for bit). Q3_K, Q5_K, F16, BF16 and the i-quants still sum in another order.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q4_1)]
+    [InlineData(GgmlType.Q5_0)]
+    [InlineData(GgmlType.Q5_1)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q2_K)]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public unsafe void VecDot_is_bit_identical_to_ggml_where_the_order_is_reproduced(GgmlType t)
+    {
+        if (!GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal) || !Simd.IsAvailable(SimdLevel.Avx2))
+            return; // the order reproduced is the AVX-512 build's
+        var codec = QuantCodecs.GetCodec(t);
+        foreach (int n in new[] { 256, 4096, 7168 })
+            for (int seed = 0; seed < 10; seed++)
+            {
+                var w = BlockData.Random(t, n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
+                var x = TestData.Floats(n, seed + 100, seed % 3 == 0 ? 30f : 1f);
+                var act = new byte[GgmlTypes.Get(codec.VecDotType).RowBytes(n)];
+                ActivationQuantizer.Quantize(codec.VecDotType, x, act);
+                float ggml = GgmlOracle.VecDot(t, w, act, n), ours;
+                fixed (byte* pw = w)
+                fixed (byte* pa = act)
+                    ours = codec.VecDot(pw, pa, n);
+                Assert.True(BitConverter.SingleToInt32Bits(ggml) == BitConverter.SingleToInt32Bits(ours), $"{t} n={n} seed {seed}: ggml {ggml:R} ours {ours:R}");
+            }
+    }
+
     [Theory]
     [MemberData(nameof(DotTypes))]
     public void Activation_type_matches_ggml_cpu(GgmlType t) =>

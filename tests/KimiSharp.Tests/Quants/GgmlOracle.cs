@@ -92,6 +92,28 @@ public static unsafe class GgmlOracle
         return fn != null ? fn : throw new NotSupportedException($"ggml-cpu has no vec_dot for {weightType}");
     }
 
+    /// <summary>ggml-cpu's ggml_vec_dot_f32 (exported): Σ x·y over n floats.</summary>
+    public static float VecDotF32(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (x.Length != y.Length)
+            throw new ArgumentException("x and y differ in length");
+        var fn = (delegate* unmanaged<int, float*, nuint, float*, nuint, float*, nuint, int, void>)Lib.Value.CpuExport("ggml_vec_dot_f32");
+        float s;
+        fixed (float* px = x)
+        fixed (float* py = y)
+            fn(x.Length, &s, 0, px, 0, py, 0, 1);
+        return s;
+    }
+
+    /// <summary>ggml-cpu's ggml_vec_soft_max_f32 (exported): y = exp(x − max), returns Σ y (double).</summary>
+    public static double VecSoftMaxF32(ReadOnlySpan<float> x, Span<float> y, float max)
+    {
+        var fn = (delegate* unmanaged<int, float*, float*, float, double>)Lib.Value.CpuExport("ggml_vec_soft_max_f32");
+        fixed (float* px = x)
+        fixed (float* py = y)
+            return fn(x.Length, py, px, max);
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct TypeTraits
     {
@@ -117,6 +139,10 @@ public static unsafe class GgmlOracle
     {
         public required string Directory { get; init; }
         public required nint BaseLibrary { get; init; }
+        public required nint CpuLibrary { get; init; }
+
+        public nint CpuExport(string name) =>
+            NativeLibrary.TryGetExport(CpuLibrary, name, out var fn) ? fn : throw new NotSupportedException($"libggml-cpu.so does not export {name}");
         private delegate* unmanaged<int, TypeTraits*> getTraits;
 
         public delegate* unmanaged<void*, float*, long, void> ExportedDequantizer(GgmlType type)
@@ -168,6 +194,7 @@ public static unsafe class GgmlOracle
             {
                 Directory = dir,
                 BaseLibrary = baseLib,
+                CpuLibrary = cpuLib,
                 getTraits = (delegate* unmanaged<int, TypeTraits*>)NativeLibrary.GetExport(baseLib, "ggml_get_type_traits"),
                 getCpuTraits = (delegate* unmanaged<int, CpuTypeTraits*>)NativeLibrary.GetExport(cpuLib, "ggml_get_type_traits_cpu"),
             };

@@ -3,15 +3,31 @@ using KimiSharp.Quants;
 
 namespace KimiSharp.Models.DeepSeek2;
 
+/// <summary>Receives an intermediate tensor of the forward pass (see <see cref="DeepSeek2Forward.Observer"/>).</summary>
+internal delegate void ForwardObserver(string name, ReadOnlySpan<float> values);
+
 /// <summary>
 /// The deepseek2 forward pass for a micro-batch of T tokens of one sequence, as llama.cpp's graph computes
 /// it (shapes beside each step; E embedding, H heads, Dn/Dr nope/rope head parts, R kv_lora_rank, Dv value head).
 /// </summary>
-internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool)
+internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool, bool batchInvariant = false)
 {
     private readonly YarnRope _rope = new(c.RopeDim, c.RopeFreqBase, c.RopeFreqScale, c.YarnOriginalContext,
         c.YarnExtFactor, c.RopeAttnFactor, c.YarnBetaFast, c.YarnBetaSlow);
     private readonly ExpertRouter _router = new(c);
+
+    /// <summary>
+    /// Sees intermediate tensors by llama.cpp's graph names ("attn_norm-3", "ffn_moe_logits-1", "result_output"…)
+    /// in llama.cpp's layouts, for conformance diagnostics. Null (the default) costs nothing.
+    /// </summary>
+    internal ForwardObserver? Observer { get; set; }
+
+    /// <summary>y = x · Wᵀ over t tokens, in llama.cpp's order for that batch size unless batch-invariant.</summary>
+    private void Mul(in QuantMatrix matrix, ReadOnlySpan<float> x, int t, Span<float> y, bool vecDotOrder = false) =>
+        MatMul.Multiply(matrix, x, t, y, pool, vecDotOrder || batchInvariant);
+
+    private void Observe(string name, int layer, ReadOnlySpan<float> values) =>
+        Observer?.Invoke(layer < 0 ? name : $"{name}-{layer}", values);
 
     /// <summary>
     /// Runs <paramref name="tokens"/> at positions start.. and writes logits: of every token
@@ -21,6 +37,8 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     {
         int t = tokens.Length, e = c.EmbeddingLength;
         var x = new Span<float>(b.X, t * e);                                    // [T, E] residual stream
+        bool all = !logits.IsEmpty && logits.Length == t * c.VocabSize;
+        int outputs = all ? t : logits.IsEmpty ? 0 : 1;                        // tokens whose logits are wanted
 
         Embed(tokens, x);
         RopeTables(start, t, b);
@@ -29,25 +47,37 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
             var layer = w.Layers[il];
             var h = new Span<float>(b.H, t * e);
             RmsNorm.Apply(x, Vec(layer.AttnNorm, e), c.RmsEps, h);             // [T, E]
+            if (Observer != null) Observe("attn_norm", il, h);
             Attention(layer, h, t, start, cache, b);                            // b.Proj = [T, E]
-            Add(x, new Span<float>(b.Proj, t * e));                             // x += attn
 
-            RmsNorm.Apply(x, Vec(layer.FfnNorm, e), c.RmsEps, h);              // [T, E]
+            // After the last layer's attention only the output tokens matter (llama.cpp's inp_out_ids): its FFN
+            // runs on those rows alone, which also sets the batch size its products are summed for.
+            int first = il == c.LayerCount - 1 ? t - outputs : 0, n = t - first;
+            var xs = x.Slice(first * e, n * e);
+            Add(xs, new Span<float>(b.Proj + (long)first * e, n * e));          // x += attn
+            if (Observer != null) Observe("ffn_inp", il, xs);
+            if (n == 0)
+                continue;
+
+            var hs = h[..(n * e)];
+            RmsNorm.Apply(xs, Vec(layer.FfnNorm, e), c.RmsEps, hs);            // [n, E]
+            if (Observer != null) Observe("ffn_norm", il, hs);
             if (layer.IsDense)
-                DenseFfn(layer, h, t, b);                                       // b.Down = [T, E]
+                DenseFfn(layer, hs, n, b);                                      // b.Down = [n, E]
             else
-                Moe(layer, h, t, b);                                            // b.Down = [T, E]
-            Add(x, new Span<float>(b.Down, t * e));                             // x += ffn
+                Moe(layer, hs, n, b);                                           // b.Down = [n, E]
+            if (Observer != null) Observe("ffn_out", il, new Span<float>(b.Down, n * e));
+            Add(xs, new Span<float>(b.Down, n * e));                            // x += ffn
+            if (Observer != null) Observe("l_out", il, xs);
         }
 
         // Final norm and LM head, for all tokens or only the last (none for an empty span).
-        if (logits.IsEmpty)
+        if (outputs == 0)
             return;
-        bool all = logits.Length == t * c.VocabSize;
-        int first = all ? 0 : t - 1, rows = all ? t : 1;
-        var outIn = new Span<float>(b.H, rows * e);
-        RmsNorm.Apply(x.Slice(first * e, rows * e), Vec(w.OutputNorm, e), c.RmsEps, outIn);
-        MatMul.Multiply(w.Output, outIn, rows, logits[..(rows * c.VocabSize)], pool);  // [rows, vocab]
+        var outIn = new Span<float>(b.H, outputs * e);
+        RmsNorm.Apply(x.Slice((t - outputs) * e, outputs * e), Vec(w.OutputNorm, e), c.RmsEps, outIn);
+        if (Observer != null) Observe("result_norm", -1, outIn);
+        Mul(w.Output, outIn, outputs, logits[..(outputs * c.VocabSize)]);  // [outputs, vocab]
     }
 
     private void Embed(ReadOnlySpan<int> tokens, Span<float> x)
@@ -82,18 +112,20 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         if (layer.QA is { } qaMatrix)
         {
             var qa = new Span<float>(b.QA, t * c.QLoraRank);
-            MatMul.Multiply(qaMatrix, h, t, qa, pool);
+            Mul(qaMatrix, h, t, qa);
             RmsNorm.Apply(qa, Vec(layer.QANorm, c.QLoraRank), c.RmsEps, qa);
-            MatMul.Multiply(layer.QB, qa, t, q, pool);
+            Mul(layer.QB, qa, t, q);
         }
         else
         {
-            MatMul.Multiply(layer.QB, h, t, q, pool);
+            Mul(layer.QB, h, t, q);
         }
+        if (Observer != null) Observe("q", layer.Index, q);
 
         // kv_a = KvA · h = [c (R) | k_pe (Dr)]; c ← RmsNorm(c); k_pe roped; row appended to the cache.
         var kva = new Span<float>(b.KvA, t * row);
-        MatMul.Multiply(layer.KvA, h, t, kva, pool);
+        Mul(layer.KvA, h, t, kva);
+        if (Observer != null) Observe("kv_cmpr_pe", layer.Index, kva);
         for (int i = 0; i < t; i++)
         {
             var kvRow = kva.Slice(i * row, row);
@@ -101,14 +133,16 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
             _rope.Rotate(kvRow[r..], Table(b.RopeCos, i, half), Table(b.RopeSin, i, half));
             cache.Write(layer.Index, start + i, kvRow);
         }
+        if (Observer != null) Observe("Kcur", layer.Index, kva);
 
         // q_nope per head → q_abs = KB[h] · q_nope (latent space)             [H, T, R]
         for (int hd = 0; hd < nh; hd++)
             for (int i = 0; i < t; i++)
                 q.Slice((i * nh + hd) * dk, dn).CopyTo(new Span<float>(b.QNope + ((long)hd * t + i) * dn, dn));
         for (int hd = 0; hd < nh; hd++)
-            MatMul.Multiply(layer.KB[hd], new Span<float>(b.QNope + (long)hd * t * dn, t * dn), t,
-                new Span<float>(b.QAbs + (long)hd * t * r, t * r), pool);
+            Mul(layer.KB[hd], new Span<float>(b.QNope + (long)hd * t * dn, t * dn), t,
+                new Span<float>(b.QAbs + (long)hd * t * r, t * r), vecDotOrder: true); // q_nope is a permuted view there
+        if (Observer != null) Observe("q_nope_absorbed", layer.Index, new Span<float>(b.QAbs, nh * t * r));
 
         // Q[t, h] = [q_abs (R) | rope(q_pe) (Dr)]                            [T, H, R+Dr]
         for (int i = 0; i < t; i++)
@@ -126,37 +160,43 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         {
             Buffers = b.Scores, ScoresPerChunk = b.ScoresPerWorker, QFull = b.QFull, OLat = b.OLat, Keys = keys,
             Tokens = t, Start = start, Heads = nh, Row = row, Latent = r, Scale = c.KqScale,
-            Rows = nh * t, Chunks = Math.Min(nh * t, b.ScoreChunks),
+            Rows = nh * t, Chunks = Math.Min(nh * t, b.ScoreChunks), BatchInvariant = batchInvariant,
         };
+        if (Observer != null) Observe("Qcur", layer.Index, new Span<float>(b.QFull, t * nh * row));
         pool.Run(job.Chunks, &AttendChunk, &job);
+        if (Observer != null) Observe("kqv", layer.Index, new Span<float>(b.OLat, nh * t * r));
 
         // o[h] = VB[h] · o_lat[h]                                             [H, T, Dv] → [T, H·Dv]
         for (int hd = 0; hd < nh; hd++)
-            MatMul.Multiply(layer.VB[hd], new Span<float>(b.OLat + (long)hd * t * r, t * r), t,
-                new Span<float>(b.OHead + (long)hd * t * dv, t * dv), pool);
+            Mul(layer.VB[hd], new Span<float>(b.OLat + (long)hd * t * r, t * r), t,
+                new Span<float>(b.OHead + (long)hd * t * dv, t * dv));
         for (int i = 0; i < t; i++)
             for (int hd = 0; hd < nh; hd++)
                 new Span<float>(b.OHead + ((long)hd * t + i) * dv, dv)
                     .CopyTo(new Span<float>(b.AttnOut + ((long)i * nh + hd) * dv, dv));
 
-        MatMul.Multiply(layer.Output, new Span<float>(b.AttnOut, t * nh * dv), t, new Span<float>(b.Proj, t * e), pool);
+        if (Observer != null) Observe("kqv_out", layer.Index, new Span<float>(b.AttnOut, t * nh * dv));
+        Mul(layer.Output, new Span<float>(b.AttnOut, t * nh * dv), t, new Span<float>(b.Proj, t * e));
     }
 
     /// <summary>Dense SwiGLU FFN: Down · (silu(Gate·h) ⊙ Up·h); result in b.Down.</summary>
     private void DenseFfn(LayerWeights layer, Span<float> h, int t, ForwardBuffers b)
     {
-        SwiGluFfn(layer.Gate!.Value, layer.Up!.Value, layer.Down!.Value, h, t, b, new Span<float>(b.Down, t * c.EmbeddingLength));
+        SwiGluFfn(layer.Gate!.Value, layer.Up!.Value, layer.Down!.Value, h, t, b, new Span<float>(b.Down, t * c.EmbeddingLength), layer.Index);
     }
 
-    private void SwiGluFfn(QuantMatrix gate, QuantMatrix up, QuantMatrix down, ReadOnlySpan<float> h, int t, ForwardBuffers b, Span<float> result)
+    private void SwiGluFfn(QuantMatrix gate, QuantMatrix up, QuantMatrix down, ReadOnlySpan<float> h, int t, ForwardBuffers b, Span<float> result,
+        int layerIndex)
     {
         int ff = gate.Rows;
         var g = new Span<float>(b.Gate, t * ff);
         var u = new Span<float>(b.Up, t * ff);
-        MatMul.Multiply(gate, h, t, g, pool);
-        MatMul.Multiply(up, h, t, u, pool);
-        SwiGlu.Apply(g, u);
-        MatMul.Multiply(down, g, t, result, pool);
+        Mul(gate, h, t, g);
+        Mul(up, h, t, u);
+        if (Observer != null) { Observe("ffn_gate", layerIndex, g); Observe("ffn_up", layerIndex, u); }
+        SwiGlu.Apply(g, u, ff);
+        if (Observer != null) Observe("ffn_swiglu", layerIndex, g);
+        Mul(down, g, t, result);
     }
 
     /// <summary>
@@ -169,10 +209,16 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
 
         // Router: logits = W_gate_inp · h; choose k experts per token.           [T, N]
         var logits = new Span<float>(b.RouterLogits, t * n);
-        MatMul.Multiply(layer.Router!.Value, h, t, logits, pool);
+        Mul(layer.Router!.Value, h, t, logits);
+        if (Observer != null) Observe("ffn_moe_logits", layer.Index, logits);
         for (int i = 0; i < t; i++)
             _router.Route(logits.Slice(i * n, n), layer.RouterBias, new Span<float>(b.Selection, n),
                 new Span<int>(b.ChosenExperts + i * k, k), new Span<float>(b.ExpertWeights + i * k, k));
+        if (Observer != null)
+        {
+            Observe("ffn_moe_probs", layer.Index, logits);
+            Observe("ffn_moe_weights_scaled", layer.Index, new Span<float>(b.ExpertWeights, t * k));
+        }
 
         // Bucket (token, slot) pairs by expert.
         var counts = new Span<int>(b.ExpertCounts, n);
@@ -208,9 +254,9 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
             var u = new Span<float>(b.Up, count * ff);
             MatMul.Multiply(layer.GateExps[ex], gateAct, tokenRows[..count], g, pool);
             MatMul.Multiply(layer.UpExps[ex], upAct, tokenRows[..count], u, pool);
-            SwiGlu.Apply(g, u);
+            SwiGlu.Apply(g, u, ff);
             var y = new Span<float>(b.Proj, count * e);
-            MatMul.Multiply(layer.DownExps[ex], g, count, y, pool);
+            Mul(layer.DownExps[ex], g, count, y, vecDotOrder: true); // MUL_MAT_ID in llama.cpp: always vec_dot
             for (int j = 0; j < count; j++)
             {
                 float weight = b.ExpertWeights[pairs[j]];
@@ -233,7 +279,9 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         if (layer.GateShared is { } gs)
         {
             var shared = new Span<float>(b.Shared, t * e);
-            SwiGluFfn(gs, layer.UpShared!.Value, layer.DownShared!.Value, h, t, b, shared);
+            SwiGluFfn(gs, layer.UpShared!.Value, layer.DownShared!.Value, h, t, b, shared, layer.Index);
+            if (Observer != null) Observe("ffn_moe_out", layer.Index, result);
+            if (Observer != null) Observe("ffn_shexp", layer.Index, shared);
             Add(result, shared);
         }
     }
@@ -266,6 +314,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         public float* Keys;
         public int Tokens, Start, Heads, Row, Latent, Rows, Chunks;
         public float Scale;
+        public bool BatchInvariant;
     }
 
     private static void AttendChunk(void* state, int chunk)
@@ -278,7 +327,8 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         {
             int hd = task / job->Tokens, i = task % job->Tokens;
             LatentAttention.Attend(job->QFull + ((long)i * job->Heads + hd) * job->Row, job->Keys, job->Row,
-                job->Start + i + 1, job->Latent, job->Scale, scores, job->OLat + ((long)hd * job->Tokens + i) * job->Latent);
+                job->Start + i + 1, job->Latent, job->Scale, scores, job->OLat + ((long)hd * job->Tokens + i) * job->Latent,
+                batched: job->Tokens > 1 && !job->BatchInvariant);
         }
     }
 }

@@ -52,10 +52,10 @@ internal sealed unsafe class ExpertRouter(DeepSeek2Config config)
 
         if (config.ExpertWeightsNorm)
         {
-            float sum = 0;
+            double total = 0; // ggml_sum_rows sums in double
             for (int j = 0; j < k; j++)
-                sum += weights[j];
-            sum = MathF.Max(sum, MinNormalF16);
+                total += weights[j];
+            float sum = MathF.Max((float)total, MinNormalF16);
             for (int j = 0; j < k; j++)
                 weights[j] /= sum;
         }

@@ -35,8 +35,8 @@ internal sealed unsafe class ForwardBuffers : IDisposable
         RopeCos = Alloc(b * c.RopeDim / 2);
         RopeSin = Alloc(b * c.RopeDim / 2);
         ScoreChunks = Math.Max(1, workers * 4);
-        Scores = Alloc((long)ScoreChunks * maxTokens);
-        ScoresPerWorker = maxTokens;
+        ScoresPerWorker = Compute.LatentAttention.ScoreLength(maxTokens);
+        Scores = Alloc((long)ScoreChunks * ScoresPerWorker);
         if (decodeCache)
         {
             KvDecodedLength = (long)maxTokens * c.LatentRowLength;

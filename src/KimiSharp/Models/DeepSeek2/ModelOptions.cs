@@ -14,9 +14,13 @@ public enum KvCacheType
 /// <param name="MaxBatch">Tokens per micro-batch; longer inputs are split (llama.cpp's <c>-ub</c>).</param>
 /// <param name="YarnBetaFast">Overrides the YaRN beta_fast (otherwise the file's value, else 32).</param>
 /// <param name="YarnBetaSlow">Overrides the YaRN beta_slow (otherwise the file's value, else 1).</param>
+/// <param name="BatchInvariant">Sum every token's products in the same order whether it runs alone or in a batch, so
+/// prefill and decode give bit-identical logits. Off (the default), batches follow llama.cpp's batched (tinyBLAS)
+/// order, so our logits equal llama.cpp's bit for bit wherever its kernels are reproduced.</param>
 public sealed record ModelOptions(
     int Threads,
     KvCacheType KvType = KvCacheType.F32,
     int MaxBatch = 256,
     float? YarnBetaFast = null,
-    float? YarnBetaSlow = null);
+    float? YarnBetaSlow = null,
+    bool BatchInvariant = false);

@@ -66,10 +66,9 @@ internal sealed unsafe class Q4_1Codec : BlockCodec
     {
         float* f16 = Fp16.TablePointer;
         var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
         float mins = 0;
         int nb = n / 32, b = 0;
-        // two blocks per iteration into two accumulators: one FMA chain per block would bound the loop at its latency
+        // one FMA chain over the blocks in order, as ggml-cpu sums them (bit-identical results; two blocks per iteration)
         for (; b + 1 < nb; b += 2)
         {
             {
@@ -81,7 +80,7 @@ internal sealed unsafe class Q4_1Codec : BlockCodec
             a += 36;
             {
                 var p = SimdOps.DotU8S8(SimdOps.Nibbles16(w + 4), Avx.LoadVector256((sbyte*)(a + 4)));
-                acc1 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc1);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
                 mins += f16[*(ushort*)(w + 2)] * f16[*(ushort*)(a + 2)];
             }
             w += 20;
@@ -93,6 +92,6 @@ internal sealed unsafe class Q4_1Codec : BlockCodec
             acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
             mins += f16[*(ushort*)(w + 2)] * f16[*(ushort*)(a + 2)];
         }
-        return SimdOps.HorizontalSum(Avx.Add(acc0, acc1)) + mins;
+        return SimdOps.HorizontalSum(acc0) + mins;
     }
 }

@@ -72,10 +72,9 @@ internal sealed unsafe class Q5_0Codec : BlockCodec
     {
         float* f16 = Fp16.TablePointer;
         var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
         var sixteen = Vector256.Create((byte)16);
         int nb = n / 32, b = 0;
-        // two blocks per iteration into two accumulators: one FMA chain per block would bound the loop at its latency
+        // one FMA chain over the blocks in order, as ggml-cpu sums them (bit-identical results; two blocks per iteration)
         for (; b + 1 < nb; b += 2)
         {
             {
@@ -90,7 +89,7 @@ internal sealed unsafe class Q5_0Codec : BlockCodec
                 var q8 = Avx.LoadVector256((sbyte*)(a + 2));
                 var q = Avx2.Or(SimdOps.Nibbles16(w + 6), Avx2.And(SimdOps.BitsToBytes(*(uint*)(w + 2)), sixteen));
                 var p = Avx2.Subtract(SimdOps.DotU8S8(q, q8), SimdOps.DotU8S8(sixteen, q8));
-                acc1 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc1);
+                acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
             }
             w += 22;
             a += 34;
@@ -102,6 +101,6 @@ internal sealed unsafe class Q5_0Codec : BlockCodec
             var p = Avx2.Subtract(SimdOps.DotU8S8(q, q8), SimdOps.DotU8S8(sixteen, q8));
             acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p), acc0);
         }
-        return SimdOps.HorizontalSum(Avx.Add(acc0, acc1));
+        return SimdOps.HorizontalSum(acc0);
     }
 }

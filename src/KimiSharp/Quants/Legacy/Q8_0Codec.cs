@@ -43,20 +43,19 @@ internal sealed unsafe class Q8_0Codec : BlockCodec
     {
         float* f16 = Fp16.TablePointer;
         var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
         int nb = n / 32, b = 0;
         for (; b + 1 < nb; b += 2, w += 68, a += 68)
         {
             var p0 = SimdOps.DotS8S8(Avx.LoadVector256((sbyte*)(w + 2)), Avx.LoadVector256((sbyte*)(a + 2)));
             var p1 = SimdOps.DotS8S8(Avx.LoadVector256((sbyte*)(w + 36)), Avx.LoadVector256((sbyte*)(a + 36)));
             acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p0), acc0);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(w + 34)] * f16[*(ushort*)(a + 34)]), Avx.ConvertToVector256Single(p1), acc1);
+            acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(w + 34)] * f16[*(ushort*)(a + 34)]), Avx.ConvertToVector256Single(p1), acc0);
         }
         if (b < nb)
         {
             var p0 = SimdOps.DotS8S8(Avx.LoadVector256((sbyte*)(w + 2)), Avx.LoadVector256((sbyte*)(a + 2)));
             acc0 = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)w] * f16[*(ushort*)a]), Avx.ConvertToVector256Single(p0), acc0);
         }
-        return SimdOps.HorizontalSum(Avx.Add(acc0, acc1));
+        return SimdOps.HorizontalSum(acc0);
     }
 }
