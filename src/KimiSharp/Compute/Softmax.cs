@@ -1,7 +1,10 @@
 namespace KimiSharp.Compute;
 
-/// <summary>Numerically stable softmax (subtract the max, sum of exponentials in double like ggml).</summary>
-public static class Softmax
+/// <summary>
+/// Numerically stable softmax as ggml_soft_max computes it: x·scale, subtract the max, exponentials by ggml's vector
+/// exp 16 at a time summed in double (<see cref="GgmlFloatOrder.SoftmaxExp"/>), then × (float)(1/sum).
+/// </summary>
+public static unsafe class Softmax
 {
     /// <summary>In place: x ← softmax(x·scale).</summary>
     public static void Apply(Span<float> x, float scale = 1.0f)
@@ -15,15 +18,11 @@ public static class Softmax
             if (x[i] > max)
                 max = x[i];
         }
-        double sum = 0;
-        for (int i = 0; i < x.Length; i++)
+        fixed (float* p = x)
         {
-            float e = x[i] == float.NegativeInfinity ? 0f : MathF.Exp(x[i] - max);
-            x[i] = e;
-            sum += e;
+            float inv = (float)(1.0 / GgmlFloatOrder.SoftmaxExp(p, p, max, x.Length));
+            for (int i = 0; i < x.Length; i++)
+                p[i] *= inv;
         }
-        float inv = (float)(1.0 / sum);
-        for (int i = 0; i < x.Length; i++)
-            x[i] *= inv;
     }
 }

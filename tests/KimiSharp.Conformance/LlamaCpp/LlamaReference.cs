@@ -20,7 +20,7 @@ public sealed class LlamaReference : IDisposable
     private readonly LLamaWeights _weights;
     private readonly ModelParams _params;
 
-    private LlamaReference(string path, int contextSize, int threads)
+    private LlamaReference(string path, int contextSize, int threads, bool repackWeights)
     {
         _params = new ModelParams(path)
         {
@@ -34,7 +34,22 @@ public sealed class LlamaReference : IDisposable
             TypeK = GGMLType.GGML_TYPE_F32,
             TypeV = GGMLType.GGML_TYPE_F32,
         };
-        _weights = LLamaWeights.LoadFromFile(_params);
+        if (repackWeights)
+        {
+            _weights = LLamaWeights.LoadFromFile(_params);
+        }
+        else
+        {
+            // llama_model_params.use_extra_bufts = false: no CPU "extra buffer types", i.e. weights are not repacked
+            // into interleaved 8x8 blocks, so mat-muls run ggml's plain vec_dot / tinyBLAS kernels.
+            using (LLama.Extensions.IModelParamsExtensions.ToLlamaModelParams(_params, out var native))
+            {
+                native.use_extra_bufts = false;
+                var handle = SafeLlamaModelHandle.LoadFromFile(path, native);
+                _weights = (LLamaWeights)Activator.CreateInstance(typeof(LLamaWeights),
+                    System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance, null, [handle], null)!;
+            }
+        }
         VocabSize = _weights.Vocab.Count;
     }
 
@@ -45,7 +60,9 @@ public sealed class LlamaReference : IDisposable
     public LLamaWeights Weights => _weights;
 
     /// <summary>Loads <paramref name="path"/> (a file or part 1 of a split set). Throws <see cref="InvalidOperationException"/> with llama.cpp's last log lines on failure.</summary>
-    public static LlamaReference Load(string path, int contextSize = 256, int threads = 2)
+    /// <param name="repackWeights">llama.cpp's default (true) lets ggml-cpu repack Q4_0/Q4_K/Q2_K/IQ4_NL weights into
+    /// interleaved blocks with their own gemm kernels; false keeps the plain layout and vec_dot kernels.</param>
+    public static LlamaReference Load(string path, int contextSize = 256, int threads = 2, bool repackWeights = true)
     {
         EnsureNativeLibrary();
         while (RecentLog.TryDequeue(out _))
@@ -53,7 +70,7 @@ public sealed class LlamaReference : IDisposable
         }
         try
         {
-            return new LlamaReference(path, contextSize, threads);
+            return new LlamaReference(path, contextSize, threads, repackWeights);
         }
         catch (Exception e) when (e is not InvalidOperationException)
         {
