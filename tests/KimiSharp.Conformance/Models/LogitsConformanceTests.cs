@@ -111,6 +111,8 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("kimi-tiny", "Q6_K")]
     [InlineData("kimi-tiny", "Q3_K")]
     [InlineData("kimi-tiny", "UD")]
+    [InlineData("kimi-tiny", "IQ2_XXS")]
+    [InlineData("kimi-tiny", "IQ1_S", Skip = RepackedOrInexactKernels)]
     [InlineData("kimi-tiny", "Q4_0")]
     [InlineData("kimi-tiny", "Q2_K", Skip = RepackedOrInexactKernels)]
     [InlineData("kimi-tiny", "IQ4_XS")]
@@ -145,6 +147,8 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("Q2_K")]
     [InlineData("Q3_K")]
     [InlineData("IQ4_XS")]
+    [InlineData("IQ2_XXS")]
+    [InlineData("IQ1_S")]
     [InlineData("UD")]
     public void Logits_agree_with_llama_cpp_when_two_layer_model_is_quantized(string type)
     {
@@ -153,9 +157,40 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
         Assert.True(r.MeanKl <= 1e-2, r.ToString());
     }
 
+    /// <summary>
+    /// The cases that miss the argmax bound against llama.cpp's default: their divergence starts at a routing near-tie.
+    /// At the first (token, layer) where our chosen experts differ from llama.cpp's (everything earlier routed the
+    /// same), llama.cpp's own margin between the two experts is within a few times the rounding-level difference of
+    /// the selection scores, and every earlier position agrees on the argmax.
+    /// </summary>
+    [Theory]
+    [InlineData("kimi-tiny", "Q2_K")]
+    [InlineData("v2lite-tiny", "Q2_K")]
+    [InlineData("v2lite-tiny", "IQ4_XS")]
+    public void Divergence_starts_at_a_routing_near_tie(string shape, string type)
+    {
+        const int count = 64;
+        var path = models.Get(shape, type);
+        var tokens = Tokens(count, 576);
+        var (_, llama, ours) = ForwardTrace.Run(path, tokens);
+        using var model = DeepSeek2Model.Load(path, new ModelOptions(Threads));
+        var flip = RoutingTrace.FirstFlip(llama, ours, model.Config.ExpertCount, model.Config.ExpertUsedCount, count);
+        Assert.NotNull(flip);
+        output.WriteLine($"{shape} {type}: first routing flip at {flip}");
+        Assert.True(flip.IsNearTie(), flip.ToString());
+
+        var logits = llama.Last(t => t.Name == "result_output").Values;
+        var ourLogits = ours.Last(o => o.Name == "result_output").Values;
+        int vocab = model.VocabSize;
+        for (int p = 0; p < flip.Token; p++)
+            Assert.True(LogitComparison.ArgMax(logits.AsSpan(p * vocab, vocab)) == LogitComparison.ArgMax(ourLogits.AsSpan(p * vocab, vocab)),
+                $"position {p}, before the first routing flip ({flip}), already disagrees");
+    }
+
     private const string RepackedOrInexactKernels =
-        "60/64 and 59/64 argmax (bound 61/64), mean KL <= 1.7e-3: llama.cpp runs Q2_K/Q4_K/Q4_0/IQ4_NL weights through its " +
-        "repacked 8x8 gemm kernels (another summation order), and our Q3_K/Q5_K/IQ4_XS vec_dot are not yet bit-exact, so a " +
-        "rounding-level difference flips a routing choice and the random MoE amplifies it. Types whose kernels reproduce " +
+        "58–60/64 argmax (bound 61/64), mean KL <= 9.5e-3: llama.cpp runs Q2_K/Q4_K/Q4_0/IQ4_NL weights through its " +
+        "repacked 8x8 gemm kernels (another summation order), and our Q3_K/Q5_K/IQ4_XS/IQ1_S vec_dot are not yet bit-exact, so a " +
+        "rounding-level difference flips a routing choice and the random MoE amplifies it (Divergence_starts_at_a_routing_near_tie " +
+        "traces the flip). Types whose kernels reproduce " +
         "ggml's order (F32, Q8_0, Q6_K) are bit-identical at every position.";
 }

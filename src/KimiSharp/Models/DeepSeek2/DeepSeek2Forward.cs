@@ -78,6 +78,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         RmsNorm.Apply(x.Slice((t - outputs) * e, outputs * e), Vec(w.OutputNorm, e), c.RmsEps, outIn);
         if (Observer != null) Observe("result_norm", -1, outIn);
         Mul(w.Output, outIn, outputs, logits[..(outputs * c.VocabSize)]);  // [outputs, vocab]
+        if (Observer != null) Observe("result_output", -1, logits[..(outputs * c.VocabSize)]);
     }
 
     private void Embed(ReadOnlySpan<int> tokens, Span<float> x)
@@ -211,12 +212,22 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         var logits = new Span<float>(b.RouterLogits, t * n);
         Mul(layer.Router!.Value, h, t, logits);
         if (Observer != null) Observe("ffn_moe_logits", layer.Index, logits);
+        var selection = Observer != null ? new float[t * n] : null;          // diagnostics only
         for (int i = 0; i < t; i++)
+        {
             _router.Route(logits.Slice(i * n, n), layer.RouterBias, new Span<float>(b.Selection, n),
                 new Span<int>(b.ChosenExperts + i * k, k), new Span<float>(b.ExpertWeights + i * k, k));
+            if (selection != null)
+                new Span<float>(b.Selection, n).CopyTo(selection.AsSpan(i * n, n));
+        }
         if (Observer != null)
         {
             Observe("ffn_moe_probs", layer.Index, logits);
+            Observe("ffn_moe_selection", layer.Index, selection);
+            var chosen = new float[t * k];
+            for (int p = 0; p < t * k; p++)
+                chosen[p] = b.ChosenExperts[p];
+            Observe("ffn_moe_topk", layer.Index, chosen);
             Observe("ffn_moe_weights_scaled", layer.Index, new Span<float>(b.ExpertWeights, t * k));
         }
 
