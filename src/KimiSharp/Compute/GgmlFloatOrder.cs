@@ -50,6 +50,8 @@ public static unsafe class GgmlFloatOrder
     public static float Dot(float* x, float* y, int n)
     {
         int np = n & ~(DotStep - 1);
+        if (Vector512.IsHardwareAccelerated && np > 0)
+            return DotLeftovers(x, y, np, n, Dot512(x, y, np));
         var a0 = Vector256<float>.Zero; var a0h = Vector256<float>.Zero;
         var a1 = Vector256<float>.Zero; var a1h = Vector256<float>.Zero;
         var a2 = Vector256<float>.Zero; var a2h = Vector256<float>.Zero;
@@ -61,7 +63,27 @@ public static unsafe class GgmlFloatOrder
             a2 = Fma(x + s + 32, y + s + 32, a2); a2h = Fma(x + s + 40, y + s + 40, a2h);
             a3 = Fma(x + s + 48, y + s + 48, a3); a3h = Fma(x + s + 56, y + s + 56, a3h);
         }
-        float sum = ReduceLanes((a0 + a2) + (a1 + a3), (a0h + a2h) + (a1h + a3h));
+        return DotLeftovers(x, y, np, n, ReduceLanes((a0 + a2) + (a1 + a3), (a0h + a2h) + (a1h + a3h)));
+    }
+
+    /// <summary>The 64-wide part of <see cref="Dot"/> with 512-bit registers (same lanes, same rounding).</summary>
+    private static float Dot512(float* x, float* y, int np)
+    {
+        var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero;
+        var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
+        for (int s = 0; s < np; s += DotStep)
+        {
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s), Vector512.Load(y + s), a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s + 16), Vector512.Load(y + s + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s + 32), Vector512.Load(y + s + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s + 48), Vector512.Load(y + s + 48), a3);
+        }
+        var r = (a0 + a2) + (a1 + a3);
+        return ReduceLanes(r.GetLower(), r.GetUpper());
+    }
+
+    private static float DotLeftovers(float* x, float* y, int np, int n, float sum)
+    {
         // Leftovers, as the compiler vectorised ggml's scalar loop: whole groups of 16, then one of 8, as rounded
         // products added in order; the last 0–7 as scalar FMAs. (RyuJIT never contracts x*y+s into an FMA itself.)
         int i = np;
@@ -84,6 +106,13 @@ public static unsafe class GgmlFloatOrder
     {
         if (n % Lanes != 0)
             throw new ArgumentException($"n must be a multiple of {Lanes}, got {n}", nameof(n));
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var acc = Vector512<float>.Zero;
+            for (int i = 0; i < n; i += Lanes)
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(y + i), acc);
+            return ReduceLanes(acc.GetLower(), acc.GetUpper());
+        }
         var lo = Vector256<float>.Zero;
         var hi = Vector256<float>.Zero;
         for (int i = 0; i < n; i += Lanes)

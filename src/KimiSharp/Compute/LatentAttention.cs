@@ -61,12 +61,27 @@ public static unsafe class LatentAttention
         int d = 0;
         for (; d + 8 <= valueLength; d += 8)
         {
-            for (int k = 0; k < slots; k++)
-                acc[k] = Vector256<float>.Zero;
-            for (int j = 0; j < visible; j++)
+            // Slot k sums rows k, k+slots, k+2·slots, … in order; four slots at a time stay in registers.
+            float* column = keys + d;
+            for (int k0 = 0; k0 < slots; k0 += 4)
             {
-                int k = j & (slots - 1);
-                acc[k] = Vector256.FusedMultiplyAdd(Vector256.Load(keys + (long)j * rowLength + d), Vector256.Create(p[j]), acc[k]);
+                var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
+                var a2 = Vector256<float>.Zero; var a3 = Vector256<float>.Zero;
+                int j = k0;
+                for (; j + 3 < visible; j += slots)
+                {
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)j * rowLength), Vector256.Create(p[j]), a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 1) * rowLength), Vector256.Create(p[j + 1]), a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 2) * rowLength), Vector256.Create(p[j + 2]), a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 3) * rowLength), Vector256.Create(p[j + 3]), a3);
+                }
+                if (j < visible)
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)j * rowLength), Vector256.Create(p[j]), a0);
+                if (j + 1 < visible)
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 1) * rowLength), Vector256.Create(p[j + 1]), a1);
+                if (j + 2 < visible)
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 2) * rowLength), Vector256.Create(p[j + 2]), a2);
+                acc[k0] = a0; acc[k0 + 1] = a1; acc[k0 + 2] = a2; acc[k0 + 3] = a3;
             }
             CombineSlots(acc, slots);
             // Lane halving over the 16 slots 0..15 (each a Vector256 of 8 columns).
