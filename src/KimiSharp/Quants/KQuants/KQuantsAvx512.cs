@@ -78,12 +78,20 @@ internal static unsafe class KQuantsAvx512
         return SimdOps.HorizontalSum(acc) - m.ToScalar();
     }
 
+    /// <summary>
+    /// Q5_K's min term as ggml accumulates it: one scalar chain, summs += (−d_a·dmin)·(float)Σ_j m_j·(bsum pair j),
+    /// fused (vfmadd231ss), added to the horizontal sum of the scale part only at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float AddMinTerm(float summs, float da, float dmin, Vector128<int> prodMin) =>
+        MathF.FusedMultiplyAdd(-da * dmin, Vector128.Sum(prodMin), summs);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* w, byte* a, int n)
     {
         float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
-        var accMin = Vector128<float>.Zero;
+        float summs = 0;
         var lowMask = Vector512.Create((byte)0x0F);
         var bit4 = Vector512.Create((byte)0x10);
         var idxLo0 = Halves(0, 2); var idxHi0 = Halves(1, 3);
@@ -99,7 +107,7 @@ internal static unsafe class KQuantsAvx512
             var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
             var bs = Avx.LoadVector256((short*)(a + 260));
             var prodMin = Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()), scalesMins.GetUpper());
-            accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
+            summs = AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
 
             var sc = scalesMins.ToVector512Unsafe();
             var qh = Broadcast256(w + 16).AsByte();
@@ -116,9 +124,7 @@ internal static unsafe class KQuantsAvx512
             s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, idxHi1));
             acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(Fold(s)), acc);
         }
-        var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
-        m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
-        return SimdOps.HorizontalSum(acc) - m.ToScalar();
+        return SimdOps.HorizontalSum(acc) + summs;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -190,6 +196,14 @@ internal static unsafe class KQuantsAvx512
         return SimdOps.HorizontalSum(acc);
     }
 
+    /// <summary>
+    /// Q3_K: Σ sc·(u − 4)·y per pair of int16, u = q + 4 ∈ [0, 7]. The −4 is taken off every pair (not once per
+    /// block from bsums) so each int32 lane holds the same partial sum as ggml's and its float accumulation matches.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> MaddQ3(Vector512<byte> u, Vector512<sbyte> y, Vector512<short> scales, Vector512<byte> four) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, y) - Avx512BW.MultiplyAddAdjacent(four, y), scales);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q3_K(byte* w, byte* a, int n)
     {
@@ -206,9 +220,7 @@ internal static unsafe class KQuantsAvx512
         var idx0 = Quarters(0); var idx1 = Quarters(4); var idx2 = Quarters(8); var idx3 = Quarters(12);
         for (int b = 0; b < n / 256; b++, w += 110, a += 292)
         {
-            var sc16 = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96));
-            var minus = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 2);
-            var sc = sc16.ToVector512Unsafe();
+            var sc = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96)).ToVector512Unsafe();
             var hm = Broadcast256(w).AsByte();
             sbyte* q8 = (sbyte*)(a + 4);
             var d0 = Broadcast256(w + 32);
@@ -217,12 +229,11 @@ internal static unsafe class KQuantsAvx512
             var u1 = (Avx512BW.ShiftRightLogicalVariable(d0, shiftB).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb1, hb1) & four);
             var u2 = (Avx512BW.ShiftRightLogicalVariable(d1, shiftA).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb2, hb2) & four);
             var u3 = (Avx512BW.ShiftRightLogicalVariable(d1, shiftB).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb3, hb3) & four);
-            var s = Madd(u0, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, idx0));
-            s += Madd(u1, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, idx1));
-            s += Madd(u2, Avx512F.LoadVector512(q8 + 128), Avx512BW.PermuteVar32x16(sc, idx2));
-            s += Madd(u3, Avx512F.LoadVector512(q8 + 192), Avx512BW.PermuteVar32x16(sc, idx3));
-            var total = Avx2.Subtract(Fold(s), minus);
-            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(total), acc);
+            var s = MaddQ3(u0, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, idx0), four);
+            s += MaddQ3(u1, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, idx1), four);
+            s += MaddQ3(u2, Avx512F.LoadVector512(q8 + 128), Avx512BW.PermuteVar32x16(sc, idx2), four);
+            s += MaddQ3(u3, Avx512F.LoadVector512(q8 + 192), Avx512BW.PermuteVar32x16(sc, idx3), four);
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(Fold(s)), acc);
         }
         return SimdOps.HorizontalSum(acc);
     }

@@ -7,7 +7,7 @@ namespace KimiSharp.Quants;
 /// <summary>
 /// Q3_K (110 B / 256): hmask[32], qs[64], scales[12] (16 six-bit scales, −32), d:fp16.
 /// Element e = 128h + 32s + l: q = ((qs[32h + l] &gt;&gt; 2s) &amp; 3) − (hmask[l] bit (4h+s) ? 0 : 4); value = d·sc[e/16]·q.
-/// Dot with Q8_K: with u = q + 4 ∈ [0, 7], Σ q·y = Σ u·y − 4·bsum.
+/// Dot with Q8_K: with u = q + 4 ∈ [0, 7], Σ q·y = Σ (u − 4)·y, the −4 applied to every pair of products as ggml does.
 /// </summary>
 internal sealed unsafe class Q3_KCodec : BlockCodec
 {
@@ -141,9 +141,7 @@ internal sealed unsafe class Q3_KCodec : BlockCodec
         for (int b = 0; b < n / 256; b++, w += 110, a += 292)
         {
             var sc16 = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96));
-            // u = q + 4 ∈ [0, 7]: Σ q·y = Σ u·y − 4·Σ_j sc_j·bsum_j
-            var sumi = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 2);
-            sumi = Avx2.Subtract(Vector256<int>.Zero, sumi);
+            var sumi = Vector256<int>.Zero;
             var hm = Avx.LoadVector256(w);
             var bit = Vector256.Create((byte)1);
             byte* q3 = w + 32;
@@ -160,14 +158,22 @@ internal sealed unsafe class Q3_KCodec : BlockCodec
                 bit = Avx2.Add(bit, bit);
                 var u3 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits, 6).AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
                 bit = Avx2.Add(bit, bit);
-                var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, Avx.LoadVector256(q8)), SimdOps.PairScale(s, 0));
-                var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, Avx.LoadVector256(q8 + 32)), SimdOps.PairScale(s, 1));
-                var p2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u2, Avx.LoadVector256(q8 + 64)), SimdOps.PairScale(s, 2));
-                var p3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u3, Avx.LoadVector256(q8 + 96)), SimdOps.PairScale(s, 3));
+                var p0 = Avx2.MultiplyAddAdjacent(PairDot(u0, Avx.LoadVector256(q8), four), SimdOps.PairScale(s, 0));
+                var p1 = Avx2.MultiplyAddAdjacent(PairDot(u1, Avx.LoadVector256(q8 + 32), four), SimdOps.PairScale(s, 1));
+                var p2 = Avx2.MultiplyAddAdjacent(PairDot(u2, Avx.LoadVector256(q8 + 64), four), SimdOps.PairScale(s, 2));
+                var p3 = Avx2.MultiplyAddAdjacent(PairDot(u3, Avx.LoadVector256(q8 + 96), four), SimdOps.PairScale(s, 3));
                 sumi = Avx2.Add(sumi, Avx2.Add(Avx2.Add(p0, p1), Avx2.Add(p2, p3)));
             }
             acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(sumi), acc);
         }
         return SimdOps.HorizontalSum(acc);
     }
+
+    /// <summary>
+    /// Σ (u − 4)·y per pair, as int16, u = q + 4 ∈ [0, 7]. The −4 is taken off every pair (not once per block from
+    /// bsums) so each int32 lane holds the same partial sum as ggml's and the float accumulation matches bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> PairDot(Vector256<byte> u, Vector256<sbyte> y, Vector256<byte> four) =>
+        Avx2.Subtract(Avx2.MultiplyAddAdjacent(u, y), Avx2.MultiplyAddAdjacent(four, y));
 }

@@ -117,7 +117,7 @@ internal sealed unsafe class Q5_KCodec : BlockCodec
     {
         float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
-        var accMin = Vector128<float>.Zero;
+        float summs = 0;
         var lowMask = Vector256.Create((byte)0x0F);
         var bit4 = Vector256.Create((byte)0x10);
         short* sc = stackalloc short[16];
@@ -129,7 +129,7 @@ internal sealed unsafe class Q5_KCodec : BlockCodec
             var bs = Avx.LoadVector256((short*)(a + 260));
             var pairs = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
             var prodMin = Sse2.MultiplyAddAdjacent(pairs, scalesMins.GetUpper());
-            accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
+            summs = KQuantsAvx512.AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
 
             var hbits = Avx.LoadVector256(w + 16);
             byte* q = w + 48;
@@ -152,8 +152,6 @@ internal sealed unsafe class Q5_KCodec : BlockCodec
             }
             acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(sumi), acc);
         }
-        var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
-        m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
-        return SimdOps.HorizontalSum(acc) - m.ToScalar();
+        return SimdOps.HorizontalSum(acc) + summs;
     }
 }
