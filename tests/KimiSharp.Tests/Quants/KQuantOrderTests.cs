@@ -46,4 +46,30 @@ public class KQuantOrderTests
             }
         Assert.True(mismatches == 0, $"{t}: {mismatches}/{checks} differ\n" + string.Join("\n", failures));
     }
+
+    /// <summary>Raw random Q8_K rows (any byte, −128 included, random bsums): the kernels stay exact off the quantizer's range.</summary>
+    [Theory]
+    [MemberData(nameof(Types))]
+    public unsafe void VecDot_is_bit_identical_to_ggml_on_raw_Q8_K_bytes(GgmlType t)
+    {
+        if (!GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal) || !Simd.IsAvailable(SimdLevel.Avx2))
+            return;
+        var codec = (BlockCodec)QuantCodecs.GetCodec(t);
+        const int n = 2048;
+        for (int seed = 0; seed < 10; seed++)
+        {
+            var w = BlockData.Random(t, n, seed + 50, 0.1f);
+            var act = BlockData.Random(GgmlType.Q8_K, n, seed + 70, 0.05f);
+            act[4 + 17] = 0x80; // at least one −128
+            float ggml = GgmlOracle.VecDot(t, w, act, n);
+            foreach (var level in new[] { Simd.Best, SimdLevel.Avx2 }.Distinct())
+            {
+                float ours;
+                fixed (byte* pw = w)
+                fixed (byte* pa = act)
+                    ours = codec.VecDot(level, pw, pa, n);
+                Assert.True(BitConverter.SingleToInt32Bits(ggml) == BitConverter.SingleToInt32Bits(ours), $"{t} {level} seed {seed}: ggml {ggml:R} ours {ours:R}");
+            }
+        }
+    }
 }
