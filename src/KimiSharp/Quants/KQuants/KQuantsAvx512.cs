@@ -78,14 +78,6 @@ internal static unsafe class KQuantsAvx512
         return SimdOps.HorizontalSum(acc) - m.ToScalar();
     }
 
-    /// <summary>
-    /// Q5_K's min term as ggml accumulates it: one scalar chain, summs += (−d_a·dmin)·(float)Σ_j m_j·(bsum pair j),
-    /// fused (vfmadd231ss), added to the horizontal sum of the scale part only at the end.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float AddMinTerm(float summs, float da, float dmin, Vector128<int> prodMin) =>
-        MathF.FusedMultiplyAdd(-da * dmin, Vector128.Sum(prodMin), summs);
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* w, byte* a, int n)
     {
@@ -108,7 +100,7 @@ internal static unsafe class KQuantsAvx512
             var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
             var bs = Avx.LoadVector256((short*)(a + 260));
             var prodMin = Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()), scalesMins.GetUpper());
-            summs = AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
+            summs = Q5_KCodec.AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
 
             var sc = scalesMins.ToVector512Unsafe();
             var qh = BothHalves(w + 16).AsUInt32();

@@ -127,7 +127,7 @@ internal sealed unsafe class Q5_KCodec : BlockCodec
             var bs = Avx.LoadVector256((short*)(a + 260));
             var pairs = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
             var prodMin = Sse2.MultiplyAddAdjacent(pairs, scalesMins.GetUpper());
-            summs = KQuantsAvx512.AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
+            summs = AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
 
             // qh bit 2c (low-nibble half of chunk c) / 2c+1 (high-nibble half) moved to bit 4 by 16-bit shifts
             var qh = Avx.LoadVector256(w + 16).AsUInt16();
@@ -143,6 +143,14 @@ internal sealed unsafe class Q5_KCodec : BlockCodec
         }
         return SimdOps.HorizontalSum(acc) + summs;
     }
+
+    /// <summary>
+    /// Q5_K's min term as ggml accumulates it: one scalar chain, summs += (−d_a·dmin)·(float)Σ_j m_j·(bsum pair j),
+    /// fused (vfmadd231ss), added to the horizontal sum of the scale part only at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float AddMinTerm(float summs, float da, float dmin, Vector128<int> prodMin) =>
+        MathF.FusedMultiplyAdd(-da * dmin, Vector128.Sum(prodMin), summs);
 
     /// <summary>32 five-bit values (low or high nibbles of <paramref name="q"/>, fifth bit at bit 4 of <paramref name="qhAtBit4"/>) · y, × scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
