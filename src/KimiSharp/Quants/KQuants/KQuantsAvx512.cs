@@ -83,42 +83,41 @@ internal static unsafe class KQuantsAvx512
     {
         float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
-        var accMin = Vector128<float>.Zero;
+        float summs = 0;
         var lowMask = Vector512.Create((byte)0x0F);
         var bit4 = Vector512.Create((byte)0x10);
         var idxLo0 = Halves(0, 2); var idxHi0 = Halves(1, 3);
         var idxLo1 = Halves(4, 6); var idxHi1 = Halves(5, 7);
-        // qh bit masks: chunk c's low half uses bit 2c, high half bit 2c+1; registers hold chunks (0, 1) and (2, 3)
-        var mLo0 = Vector512.Create(Vector256.Create((byte)1), Vector256.Create((byte)4));
-        var mHi0 = Vector512.Create(Vector256.Create((byte)2), Vector256.Create((byte)8));
-        var mLo1 = Vector512.Create(Vector256.Create((byte)16), Vector256.Create((byte)64));
-        var mHi1 = Vector512.Create(Vector256.Create((byte)32), Vector256.Create((byte)128));
+        // qh: chunk c's low half uses bit 2c, high half bit 2c+1; registers hold chunks (0, 1) and (2, 3).
+        // A 32-bit rotate left by (4 − bit) mod 32 brings that bit of every byte to bit 4 of the same byte.
+        var rLo0 = Vector512.Create(Vector256.Create(4u), Vector256.Create(2u));
+        var rHi0 = Vector512.Create(Vector256.Create(3u), Vector256.Create(1u));
+        var rLo1 = Vector512.Create(Vector256.Create(0u), Vector256.Create(30u));
+        var rHi1 = Vector512.Create(Vector256.Create(31u), Vector256.Create(29u));
         for (int b = 0; b < n / 256; b++, w += 176, a += 292)
         {
             float da = *(float*)a;
             var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
             var bs = Avx.LoadVector256((short*)(a + 260));
             var prodMin = Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()), scalesMins.GetUpper());
-            accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
+            summs = Q5_KCodec.AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
 
             var sc = scalesMins.ToVector512Unsafe();
-            var qh = Broadcast256(w + 16).AsByte();
+            var qh = BothHalves(w + 16).AsUInt32();
             sbyte* q8 = (sbyte*)(a + 4);
             var bits0 = Avx512F.LoadVector512(w + 48);
             var bits1 = Avx512F.LoadVector512(w + 112);
-            var lo0 = (bits0 & lowMask) | (Avx512BW.CompareEqual(qh & mLo0, mLo0) & bit4);
-            var hi0 = (Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte() & lowMask) | (Avx512BW.CompareEqual(qh & mHi0, mHi0) & bit4);
-            var lo1 = (bits1 & lowMask) | (Avx512BW.CompareEqual(qh & mLo1, mLo1) & bit4);
-            var hi1 = (Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & lowMask) | (Avx512BW.CompareEqual(qh & mHi1, mHi1) & bit4);
+            var lo0 = (bits0 & lowMask) | (Avx512F.RotateLeftVariable(qh, rLo0).AsByte() & bit4);
+            var hi0 = (Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte() & lowMask) | (Avx512F.RotateLeftVariable(qh, rHi0).AsByte() & bit4);
+            var lo1 = (bits1 & lowMask) | (Avx512F.RotateLeftVariable(qh, rLo1).AsByte() & bit4);
+            var hi1 = (Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & lowMask) | (Avx512F.RotateLeftVariable(qh, rHi1).AsByte() & bit4);
             var s = Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, idxLo0));
             s += Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, idxHi0));
             s += Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, idxLo1));
             s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, idxHi1));
             acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(Fold(s)), acc);
         }
-        var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
-        m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
-        return SimdOps.HorizontalSum(acc) - m.ToScalar();
+        return SimdOps.HorizontalSum(acc) + summs;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -190,39 +189,56 @@ internal static unsafe class KQuantsAvx512
         return SimdOps.HorizontalSum(acc);
     }
 
+    /// <summary>The same 32 bytes in both halves (load, then insert the register into its own upper half).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ushort> BothHalves(byte* p)
+    {
+        var half = Avx.LoadVector256((ushort*)p);
+        return Avx512F.InsertVector256(half.ToVector512Unsafe(), half, 1);
+    }
+
+    /// <summary>
+    /// Q3_K, one register = two 32-element chunks: Σ sc·q·y as int32 lanes exactly as ggml's AVX2 kernel forms them.
+    /// u = q + 4 = (low 2 bits) | 4·(hmask bit), the bit moved to position 2 by <paramref name="hmShift"/>; the −4 is taken
+    /// off every pair of products (not once per block from bsums) so each lane holds ggml's partial sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Q3Pair(Vector512<ushort> bits, Vector512<ushort> bitShift, Vector512<ushort> hmBits,
+        Vector512<ushort> hmShift, bool hmLeft, sbyte* y, Vector512<short> scales)
+    {
+        var low = Avx512BW.ShiftRightLogicalVariable(bits, bitShift).AsByte() & Vector512.Create((byte)3);
+        var h = hmLeft ? Avx512BW.ShiftLeftLogicalVariable(hmBits, hmShift) : Avx512BW.ShiftRightLogicalVariable(hmBits, hmShift);
+        var u = low | (h.AsByte() & Vector512.Create((byte)4));
+        var q8 = Avx512F.LoadVector512(y);
+        var pairs = Avx512BW.MultiplyAddAdjacent(u, q8) - Avx512BW.MultiplyAddAdjacent(Vector512.Create((byte)4), q8);
+        return Avx512BW.MultiplyAddAdjacent(pairs, scales);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q3_K(byte* w, byte* a, int n)
     {
         float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
-        var mask2 = Vector512.Create((byte)3);
-        var four = Vector512.Create((byte)4);
         var shiftA = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)2));
         var shiftB = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)6));
-        var hb0 = Vector512.Create(Vector256.Create((byte)1), Vector256.Create((byte)2));
-        var hb1 = Vector512.Create(Vector256.Create((byte)4), Vector256.Create((byte)8));
-        var hb2 = Vector512.Create(Vector256.Create((byte)16), Vector256.Create((byte)32));
-        var hb3 = Vector512.Create(Vector256.Create((byte)64), Vector256.Create((byte)128));
+        // hmask bit 2c of chunk c to bit 2: left by 2, 1 for chunks 0, 1; right by 0, 1 / 2, 3 / 4, 5 for the rest
+        var hs0 = Vector512.Create(Vector256.Create((ushort)2), Vector256.Create((ushort)1));
+        var hs1 = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)1));
+        var hs2 = Vector512.Create(Vector256.Create((ushort)2), Vector256.Create((ushort)3));
+        var hs3 = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)5));
         var idx0 = Quarters(0); var idx1 = Quarters(4); var idx2 = Quarters(8); var idx3 = Quarters(12);
         for (int b = 0; b < n / 256; b++, w += 110, a += 292)
         {
-            var sc16 = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96));
-            var minus = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 2);
-            var sc = sc16.ToVector512Unsafe();
-            var hm = Broadcast256(w).AsByte();
+            var sc = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96)).ToVector512Unsafe();
+            var hm = BothHalves(w);
             sbyte* q8 = (sbyte*)(a + 4);
-            var d0 = Broadcast256(w + 32);
-            var d1 = Broadcast256(w + 64);
-            var u0 = (Avx512BW.ShiftRightLogicalVariable(d0, shiftA).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb0, hb0) & four);
-            var u1 = (Avx512BW.ShiftRightLogicalVariable(d0, shiftB).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb1, hb1) & four);
-            var u2 = (Avx512BW.ShiftRightLogicalVariable(d1, shiftA).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb2, hb2) & four);
-            var u3 = (Avx512BW.ShiftRightLogicalVariable(d1, shiftB).AsByte() & mask2) | (Avx512BW.CompareEqual(hm & hb3, hb3) & four);
-            var s = Madd(u0, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, idx0));
-            s += Madd(u1, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, idx1));
-            s += Madd(u2, Avx512F.LoadVector512(q8 + 128), Avx512BW.PermuteVar32x16(sc, idx2));
-            s += Madd(u3, Avx512F.LoadVector512(q8 + 192), Avx512BW.PermuteVar32x16(sc, idx3));
-            var total = Avx2.Subtract(Fold(s), minus);
-            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(total), acc);
+            var d0 = BothHalves(w + 32);
+            var d1 = BothHalves(w + 64);
+            var s = Q3Pair(d0, shiftA, hm, hs0, true, q8, Avx512BW.PermuteVar32x16(sc, idx0));
+            s += Q3Pair(d0, shiftB, hm, hs1, false, q8 + 64, Avx512BW.PermuteVar32x16(sc, idx1));
+            s += Q3Pair(d1, shiftA, hm, hs2, false, q8 + 128, Avx512BW.PermuteVar32x16(sc, idx2));
+            s += Q3Pair(d1, shiftB, hm, hs3, false, q8 + 192, Avx512BW.PermuteVar32x16(sc, idx3));
+            acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(Fold(s)), acc);
         }
         return SimdOps.HorizontalSum(acc);
     }

@@ -7,7 +7,7 @@ namespace KimiSharp.Quants;
 /// <summary>
 /// Q3_K (110 B / 256): hmask[32], qs[64], scales[12] (16 six-bit scales, −32), d:fp16.
 /// Element e = 128h + 32s + l: q = ((qs[32h + l] &gt;&gt; 2s) &amp; 3) − (hmask[l] bit (4h+s) ? 0 : 4); value = d·sc[e/16]·q.
-/// Dot with Q8_K: with u = q + 4 ∈ [0, 7], Σ q·y = Σ u·y − 4·bsum.
+/// Dot with Q8_K: with u = q + 4 ∈ [0, 7], Σ q·y = Σ (u − 4)·y, the −4 applied to every pair of products as ggml does.
 /// </summary>
 internal sealed unsafe class Q3_KCodec : BlockCodec
 {
@@ -136,38 +136,42 @@ internal sealed unsafe class Q3_KCodec : BlockCodec
     {
         float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
-        var mask2 = Vector256.Create((byte)3);
-        var four = Vector256.Create((byte)4);
         for (int b = 0; b < n / 256; b++, w += 110, a += 292)
         {
             var sc16 = Avx2.ConvertToVector256Int16(KQuantMath.UnpackQ3ScalesVector(w + 96));
-            // u = q + 4 ∈ [0, 7]: Σ q·y = Σ u·y − 4·Σ_j sc_j·bsum_j
-            var sumi = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(sc16, Avx.LoadVector256((short*)(a + 260))), 2);
-            sumi = Avx2.Subtract(Vector256<int>.Zero, sumi);
-            var hm = Avx.LoadVector256(w);
-            var bit = Vector256.Create((byte)1);
-            byte* q3 = w + 32;
+            var s0 = SimdOps.Duplicate(sc16.GetLower());
+            var s1 = SimdOps.Duplicate(sc16.GetUpper());
+            // hmask bit k of chunk k is moved to bit 2 (16-bit shifts: bit 2 of each byte comes from the same byte)
+            var hm = Avx.LoadVector256(w).AsUInt16();
+            var bits0 = Avx.LoadVector256(w + 32).AsUInt16();
+            var bits1 = Avx.LoadVector256(w + 64).AsUInt16();
             sbyte* q8 = (sbyte*)(a + 4);
-            for (int h = 0; h < 2; h++, q3 += 32, q8 += 128)
-            {
-                var s = SimdOps.Duplicate(h == 0 ? sc16.GetLower() : sc16.GetUpper());
-                var bits = Avx.LoadVector256(q3).AsUInt16();
-                var u0 = Avx2.Or(Avx2.And(bits.AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
-                bit = Avx2.Add(bit, bit);
-                var u1 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits, 2).AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
-                bit = Avx2.Add(bit, bit);
-                var u2 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits, 4).AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
-                bit = Avx2.Add(bit, bit);
-                var u3 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits, 6).AsByte(), mask2), Avx2.And(Avx2.CompareEqual(Avx2.And(hm, bit), bit), four));
-                bit = Avx2.Add(bit, bit);
-                var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, Avx.LoadVector256(q8)), SimdOps.PairScale(s, 0));
-                var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, Avx.LoadVector256(q8 + 32)), SimdOps.PairScale(s, 1));
-                var p2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u2, Avx.LoadVector256(q8 + 64)), SimdOps.PairScale(s, 2));
-                var p3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u3, Avx.LoadVector256(q8 + 96)), SimdOps.PairScale(s, 3));
-                sumi = Avx2.Add(sumi, Avx2.Add(Avx2.Add(p0, p1), Avx2.Add(p2, p3)));
-            }
+            var sumi = Avx2.Add(
+                Avx2.Add(ChunkDot(bits0, Avx2.ShiftLeftLogical(hm, 2), q8, SimdOps.PairScale(s0, 0)),
+                    ChunkDot(Avx2.ShiftRightLogical(bits0, 2), Avx2.ShiftLeftLogical(hm, 1), q8 + 32, SimdOps.PairScale(s0, 1))),
+                Avx2.Add(ChunkDot(Avx2.ShiftRightLogical(bits0, 4), hm, q8 + 64, SimdOps.PairScale(s0, 2)),
+                    ChunkDot(Avx2.ShiftRightLogical(bits0, 6), Avx2.ShiftRightLogical(hm, 1), q8 + 96, SimdOps.PairScale(s0, 3))));
+            sumi = Avx2.Add(sumi, Avx2.Add(
+                Avx2.Add(ChunkDot(bits1, Avx2.ShiftRightLogical(hm, 2), q8 + 128, SimdOps.PairScale(s1, 0)),
+                    ChunkDot(Avx2.ShiftRightLogical(bits1, 2), Avx2.ShiftRightLogical(hm, 3), q8 + 160, SimdOps.PairScale(s1, 1))),
+                Avx2.Add(ChunkDot(Avx2.ShiftRightLogical(bits1, 4), Avx2.ShiftRightLogical(hm, 4), q8 + 192, SimdOps.PairScale(s1, 2)),
+                    ChunkDot(Avx2.ShiftRightLogical(bits1, 6), Avx2.ShiftRightLogical(hm, 5), q8 + 224, SimdOps.PairScale(s1, 3)))));
             acc = Fma.MultiplyAdd(Vector256.Create(*(float*)a * f16[*(ushort*)(w + 108)]), Avx.ConvertToVector256Single(sumi), acc);
         }
         return SimdOps.HorizontalSum(acc);
+    }
+
+    /// <summary>
+    /// One 32-element chunk: q = (low 2 bits) − 4·(1 − hmask bit, found at bit 2 of <paramref name="hmAtBit2"/>) ∈ [−4, 3];
+    /// Σ q·y per pair as maddubs(|y|, sign(q, y)) (exact, also for y = −128), then × the sub-block scales. Each int32
+    /// lane thus holds the same partial sum as ggml's kernel, so the float accumulation matches bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ChunkDot(Vector256<ushort> bits, Vector256<ushort> hmAtBit2, sbyte* y, Vector256<short> scales)
+    {
+        var low = Avx2.And(bits.AsByte(), Vector256.Create((byte)3));
+        var q = Avx2.Subtract(low, Avx2.AndNot(hmAtBit2.AsByte(), Vector256.Create((byte)4))).AsSByte();
+        var q8 = Avx.LoadVector256(y);
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(q8), Avx2.Sign(q, q8)), scales);
     }
 }

@@ -117,9 +117,7 @@ internal sealed unsafe class Q5_KCodec : BlockCodec
     {
         float* f16 = Fp16.TablePointer;
         var acc = Vector256<float>.Zero;
-        var accMin = Vector128<float>.Zero;
-        var lowMask = Vector256.Create((byte)0x0F);
-        var bit4 = Vector256.Create((byte)0x10);
+        float summs = 0;
         short* sc = stackalloc short[16];
         for (int b = 0; b < n / 256; b++, w += 176, a += 292)
         {
@@ -129,31 +127,38 @@ internal sealed unsafe class Q5_KCodec : BlockCodec
             var bs = Avx.LoadVector256((short*)(a + 260));
             var pairs = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
             var prodMin = Sse2.MultiplyAddAdjacent(pairs, scalesMins.GetUpper());
-            accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
+            summs = AddMinTerm(summs, da, f16[*(ushort*)(w + 2)], prodMin);
 
-            var hbits = Avx.LoadVector256(w + 16);
+            // qh bit 2c (low-nibble half of chunk c) / 2c+1 (high-nibble half) moved to bit 4 by 16-bit shifts
+            var qh = Avx.LoadVector256(w + 16).AsUInt16();
             byte* q = w + 48;
             sbyte* q8 = (sbyte*)(a + 4);
-            var sumi = Vector256<int>.Zero;
-            var m1 = Vector256.Create((byte)1);
-            for (int c = 0; c < 4; c++, q += 32, q8 += 64)
-            {
-                var bits = Avx.LoadVector256(q);
-                // bit 2c of each qh byte is the fifth bit of the low-nibble half, bit 2c+1 of the high-nibble half
-                var m2 = Avx2.Add(m1, m1);
-                var h1 = Avx2.And(Avx2.CompareEqual(Avx2.And(hbits, m1), m1), bit4);
-                var h2 = Avx2.And(Avx2.CompareEqual(Avx2.And(hbits, m2), m2), bit4);
-                m1 = Avx2.Add(m2, m2);
-                var lo = Avx2.Or(Avx2.And(bits, lowMask), h1);
-                var hi = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte(), lowMask), h2);
-                var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8)), Vector256.Create(sc[2 * c]));
-                var p2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32)), Vector256.Create(sc[2 * c + 1]));
-                sumi = Avx2.Add(sumi, Avx2.Add(p1, p2));
-            }
+            var sumi = Avx2.Add(
+                Avx2.Add(HalfDot(q, false, Avx2.ShiftLeftLogical(qh, 4), q8, sc[0]), HalfDot(q, true, Avx2.ShiftLeftLogical(qh, 3), q8 + 32, sc[1])),
+                Avx2.Add(HalfDot(q + 32, false, Avx2.ShiftLeftLogical(qh, 2), q8 + 64, sc[2]), HalfDot(q + 32, true, Avx2.ShiftLeftLogical(qh, 1), q8 + 96, sc[3])));
+            sumi = Avx2.Add(sumi, Avx2.Add(
+                Avx2.Add(HalfDot(q + 64, false, qh, q8 + 128, sc[4]), HalfDot(q + 64, true, Avx2.ShiftRightLogical(qh, 1), q8 + 160, sc[5])),
+                Avx2.Add(HalfDot(q + 96, false, Avx2.ShiftRightLogical(qh, 2), q8 + 192, sc[6]), HalfDot(q + 96, true, Avx2.ShiftRightLogical(qh, 3), q8 + 224, sc[7]))));
             acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(sumi), acc);
         }
-        var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
-        m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
-        return SimdOps.HorizontalSum(acc) - m.ToScalar();
+        return SimdOps.HorizontalSum(acc) + summs;
+    }
+
+    /// <summary>
+    /// Q5_K's min term as ggml accumulates it: one scalar chain, summs += (−d_a·dmin)·(float)Σ_j m_j·(bsum pair j),
+    /// fused (vfmadd231ss), added to the horizontal sum of the scale part only at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float AddMinTerm(float summs, float da, float dmin, Vector128<int> prodMin) =>
+        MathF.FusedMultiplyAdd(-da * dmin, Vector128.Sum(prodMin), summs);
+
+    /// <summary>32 five-bit values (low or high nibbles of <paramref name="q"/>, fifth bit at bit 4 of <paramref name="qhAtBit4"/>) · y, × scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfDot(byte* q, bool highNibbles, Vector256<ushort> qhAtBit4, sbyte* y, short scale)
+    {
+        var bits = Avx.LoadVector256(q).AsUInt16();
+        if (highNibbles) bits = Avx2.ShiftRightLogical(bits, 4);
+        var v = Avx2.Or(Avx2.And(bits.AsByte(), Vector256.Create((byte)0x0F)), Avx2.And(qhAtBit4.AsByte(), Vector256.Create((byte)0x10)));
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx.LoadVector256(y)), Vector256.Create(scale));
     }
 }
