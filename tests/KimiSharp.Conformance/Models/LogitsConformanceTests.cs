@@ -59,7 +59,7 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     }
 
     /// <summary>
-    /// Where every kernel a file uses reproduces ggml-cpu's summation order (F32, Q8_0, Q6_K weights; attention, norms,
+    /// Where every kernel a file uses reproduces ggml-cpu's summation order (F32, Q8_0, Q5_K, Q6_K weights; attention, norms,
     /// RoPE, SwiGLU, routing), our logits are bit-identical to llama.cpp's at every position.
     /// </summary>
     [Theory]
@@ -68,6 +68,8 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("kimi-tiny", "Q6_K")]
     [InlineData("v2lite-tiny", "Q8_0")]
     [InlineData("v2lite-tiny", "Q6_K")]
+    [InlineData("kimi-tiny", "Q5_K")]
+    [InlineData("v2lite-tiny", "Q5_K")]
     public void Logits_are_bit_identical_to_llama_cpp_where_the_kernels_reproduce_ggml_order(string shape, string type)
     {
         var r = Run(shape, type, 64);
@@ -75,7 +77,7 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     }
 
     /// <summary>
-    /// Q4_0, Q4_K and Q2_K: by default llama.cpp repacks these weights into interleaved 8x8 blocks whose gemm kernels sum in
+    /// Q4_0, Q4_K, Q2_K (and Q3_K, whose narrow tensors fall back to Q4_0): by default llama.cpp repacks these weights into interleaved 8x8 blocks whose gemm kernels sum in
     /// another order; with repacking off (use_extra_bufts = false) it runs the plain vec_dot kernels, and our logits
     /// are then bit-identical to its own at every position.
     /// </summary>
@@ -85,6 +87,8 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("kimi-tiny", "Q2_K")]
     [InlineData("v2lite-tiny", "Q4_K")]
     [InlineData("v2lite-tiny", "Q2_K")]
+    [InlineData("kimi-tiny", "Q3_K")]
+    [InlineData("v2lite-tiny", "Q3_K")]
     public void Logits_are_bit_identical_to_llama_cpp_without_weight_repacking(string shape, string type)
     {
         var r = Run(shape, type, 64, repackWeights: false);
