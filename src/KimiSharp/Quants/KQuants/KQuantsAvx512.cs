@@ -28,17 +28,6 @@ internal static unsafe class KQuantsAvx512
     private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
         Avx512F.InsertVector256(Avx.LoadVector256(p0).AsInt64().ToVector512Unsafe(), Avx.LoadVector256((long*)p1), 1).AsSByte();
 
-    /// <summary>
-    /// The same 32 bytes in both halves. Written as a load plus insert: in Release builds the .NET 10 JIT
-    /// miscompiled Avx512F.BroadcastVector256ToVector512 from memory here (wrong dot products, Debug correct).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ushort> Broadcast256(byte* p)
-    {
-        var half = Avx.LoadVector256((ushort*)p);
-        return Vector512.Create(half, half);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Fold(Vector512<int> v) => Avx2.Add(v.GetLower(), v.GetUpper());
 
@@ -143,7 +132,7 @@ internal static unsafe class KQuantsAvx512
             for (int half = 0; half < 2; half++, ql += 64, qhp += 32, q8 += 128)
             {
                 var l = Avx512F.LoadVector512(ql);                // [ql 0..31 | ql 32..63] of this half
-                var hb = Broadcast256(qhp);
+                var hb = BothHalves(qhp);
                 // groups 0,1: low nibbles, high bits 0-1 / 2-3; groups 2,3: high nibbles, high bits 4-5 / 6-7
                 var h01 = Avx512BW.ShiftLeftLogicalVariable(hb, shl42).AsByte() & two;
                 var h23 = Avx512BW.ShiftRightLogicalVariable(hb, shr02).AsByte() & two;
@@ -178,8 +167,8 @@ internal static unsafe class KQuantsAvx512
 
             var sc = Avx2.ConvertToVector256Int16(Sse2.And(packed, mask4)).ToVector512Unsafe();
             sbyte* q8 = (sbyte*)(a + 4);
-            var d0 = Broadcast256(w + 16);
-            var d1 = Broadcast256(w + 48);
+            var d0 = BothHalves(w + 16);
+            var d1 = BothHalves(w + 48);
             var s = Madd(Avx512BW.ShiftRightLogicalVariable(d0, shiftA).AsByte() & mask2, Avx512F.LoadVector512(q8), Avx512BW.PermuteVar32x16(sc, idx0));
             s += Madd(Avx512BW.ShiftRightLogicalVariable(d0, shiftB).AsByte() & mask2, Avx512F.LoadVector512(q8 + 64), Avx512BW.PermuteVar32x16(sc, idx1));
             s += Madd(Avx512BW.ShiftRightLogicalVariable(d1, shiftA).AsByte() & mask2, Avx512F.LoadVector512(q8 + 128), Avx512BW.PermuteVar32x16(sc, idx2));
@@ -189,7 +178,10 @@ internal static unsafe class KQuantsAvx512
         return SimdOps.HorizontalSum(acc);
     }
 
-    /// <summary>The same 32 bytes in both halves (load, then insert the register into its own upper half).</summary>
+    /// <summary>
+    /// The same 32 bytes in both halves: a load, then the register inserted into its own upper half (no stack round
+    /// trip). Not Avx512F.BroadcastVector256ToVector512 from memory: the .NET 10 JIT miscompiled that in Release.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ushort> BothHalves(byte* p)
     {
