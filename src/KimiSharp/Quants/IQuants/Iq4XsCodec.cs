@@ -107,6 +107,7 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
     /// <summary>
     /// 128 lanes per step: the 64 packed bytes of four groups split into nibbles and regrouped per group
     /// (low nibbles = lanes 0..15, high = 16..31), levels by byte shuffle, |level|·(a·sign level) products.
+    /// Floats are accumulated in ggml's order (<see cref="IQuantMath.AccumulateBlock"/>): bit-identical to its vec_dot.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
@@ -118,7 +119,7 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
         var low4 = Vector512.Create((byte)15);
         var firstPair = Vector512.Create(0UL, 1, 8, 9, 2, 3, 10, 11);
         var secondPair = Vector512.Create(4UL, 5, 12, 13, 6, 7, 14, 15);
-        var acc = Vector512<float>.Zero;
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 136, y += Q8KBytes)
         {
             byte* qs = x + 8;
@@ -136,7 +137,7 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
                 sum += Step(n1, Vector512.Load(q8), signs, magnitudes, Scales(ref h, ref l));
                 sum += Step(n2, Vector512.Load(q8 + 64), signs, magnitudes, Scales(ref h, ref l));
             }
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Avx512F.ConvertToVector512Single(sum), acc);
+            acc = AccumulateBlock(acc, f16[*(ushort*)x] * *(float*)y, sum);
         }
         return Sum(acc);
 
