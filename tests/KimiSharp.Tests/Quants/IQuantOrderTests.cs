@@ -20,7 +20,7 @@ public unsafe class IQuantOrderTests
 
     private static readonly GgmlType[] ExactTypes =
     [
-        GgmlType.IQ4_XS, GgmlType.IQ4_NL, GgmlType.TQ1_0, GgmlType.TQ2_0, GgmlType.IQ2_XXS, GgmlType.IQ3_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S,
+        GgmlType.IQ4_XS, GgmlType.IQ4_NL, GgmlType.TQ1_0, GgmlType.TQ2_0, GgmlType.IQ2_XXS, GgmlType.IQ3_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_S,
     ];
 
     /// <summary>Random valid weights (scales varied by seed) and activations quantized exactly as ggml does.</summary>
