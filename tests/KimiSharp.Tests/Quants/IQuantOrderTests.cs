@@ -21,7 +21,7 @@ public unsafe class IQuantOrderTests
     private static readonly GgmlType[] ExactTypes =
     [
         GgmlType.IQ4_XS, GgmlType.IQ4_NL, GgmlType.IQ2_XXS, GgmlType.IQ1_S, GgmlType.IQ3_XXS, GgmlType.IQ2_XS,
-        GgmlType.IQ2_S, GgmlType.IQ3_S, GgmlType.TQ1_0, GgmlType.TQ2_0,
+        GgmlType.IQ2_S, GgmlType.IQ3_S, GgmlType.IQ1_M, GgmlType.TQ1_0, GgmlType.TQ2_0,
     ];
 
     /// <summary>Random valid weights (scales varied by seed) and activations quantized exactly as ggml does.</summary>
