@@ -15,6 +15,8 @@ public unsafe class IQuantOrderTests
         foreach (var t in ExactTypes)
             foreach (int n in new[] { 256, 4096, 7168 })
                 data.Add(t, n);
+        data.Add(GgmlType.IQ4_NL, 96);   // odd block counts end in ggml's scalar leftover
+        data.Add(GgmlType.IQ4_NL, 4128);
         return data;
     }
 

@@ -100,15 +100,29 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
             acc1 = Fma.MultiplyAdd(Vector256.Create(Half(y) * Half(x)), Avx.ConvertToVector256Single(p1), acc1);
             acc2 = Fma.MultiplyAdd(Vector256.Create(Half(y + Q80Bytes) * Half(x + 18)), Avx.ConvertToVector256Single(p2), acc2);
         }
-        for (; b < blocks; b++, x += 18, y += Q80Bytes)
-        {
-            var p = Avx2.MultiplyAddAdjacent(SignedPairs(Levels(x + 2, table), Avx.LoadVector256((sbyte*)(y + 2))), ones);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(Half(y) * Half(x)), Avx.ConvertToVector256Single(p), acc1);
-        }
-        return Sum(acc1 + acc2);
+        float sum = Sum(acc1 + acc2);
+        if (b < blocks)
+            sum = LastBlock(x, y, sum);
+        return sum;
     }
 
-    /// <summary>Two blocks per 512-bit step: nibbles regrouped to [block 0 low, block 0 high, block 1 low, block 1 high].</summary>
+    /// <summary>ggml's scalar leftover for an odd block count: sum + d·Σ w·a, fused.</summary>
+    private static float LastBlock(byte* x, byte* y, float sum)
+    {
+        var values = IQuantGrids.Iq4NlValues;
+        byte* qs = x + 2;
+        sbyte* q8 = (sbyte*)(y + 2);
+        int dot = 0;
+        for (int j = 0; j < 16; j++)
+            dot += q8[j] * values[qs[j] & 15] + q8[j + 16] * values[qs[j] >> 4];
+        return MathF.FusedMultiplyAdd(Half(y) * Half(x), dot, sum);
+    }
+
+    /// <summary>
+    /// Two blocks per 512-bit step: nibbles regrouped to [block 0 low, block 0 high, block 1 low, block 1 high]. The low
+    /// and high halves of the accumulator are ggml's two AVX2 accumulators (even and odd blocks), so the result is
+    /// bit-identical to its vec_dot.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
@@ -134,7 +148,7 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
         }
         float sum = Sum(acc);
         if (b < blocks)
-            sum += DotAvx2(x, y, 32);
+            sum = LastBlock(x, y, sum);
         return sum;
     }
 }
