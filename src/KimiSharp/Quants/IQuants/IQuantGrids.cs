@@ -31,6 +31,9 @@ internal static unsafe class IQuantGrids
     /// <summary>IQ1_S / IQ1_M points with every lane plus one: unsigned lanes in {0, 1, 2} (for u8×s8 products).</summary>
     public static readonly ulong* Iq1SPlusOne = Expand8(IQuantGridCodes.Iq1SCodes, [0, 1, 2]);
 
+    /// <summary><see cref="Iq1SPlusOne"/> twice over, so IQ1_M's 12-bit (index | delta-sign bit 11) codes index it directly.</summary>
+    public static readonly ulong* Iq1MPlusOne = Twice(Iq1SPlusOne, 2048);
+
     /// <summary>
     /// The 7-bit sign codes of IQ2_XXS/IQ2_XS/IQ3_XXS: 8 sign bits whose 8th bit makes the count of set bits even
     /// (sign code i → i | parity(i) &lt;&lt; 7).
@@ -63,6 +66,14 @@ internal static unsafe class IQuantGrids
             table[i] = point;
         }
         return table;
+    }
+
+    private static ulong* Twice(ulong* table, int count)
+    {
+        var twice = (ulong*)NativeMemory.AlignedAlloc((nuint)(2 * count * 8), 64);
+        for (int i = 0; i < count; i++)
+            twice[i] = twice[i + count] = table[i];
+        return twice;
     }
 
     private static uint* Expand4(ReadOnlySpan<ushort> codes, ReadOnlySpan<byte> levels)

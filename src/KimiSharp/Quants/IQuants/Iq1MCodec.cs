@@ -141,7 +141,7 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
-        ulong* grid = IQuantGrids.Iq1SPlusOne;
+        ulong* grid = IQuantGrids.Iq1MPlusOne;
         float* f16 = HalfTable;
         var wordOfScale = Vector256.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
         var shiftOfScale = Vector256.Create((ushort)0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9);
@@ -161,27 +161,31 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
             var words = Vector256.Create(scaleWords).AsUInt16();
             var ls = (Avx512BW.VL.ShiftRightLogicalVariable(Avx512BW.VL.PermuteVar16x16(words, wordOfScale), shiftOfScale) & Vector256.Create((ushort)7)) * 2 + Vector256<ushort>.One;
             var scales = Vector512.Create(ls, ls);
-            var sumGrid = Vector512<int>.Zero;
-            var sumDelta = Vector512<int>.Zero;
+            // Σ ls·(g+1)·a, Σ ls·a, and Σ ls·a where the delta is negative, per lane: then grid = first − second and
+            // delta = second − 2·third, exactly.
+            var sumPlusOne = Vector512<int>.Zero;
+            var sumAll = Vector512<int>.Zero;
+            var sumNegative = Vector512<int>.Zero;
             var sel = pick;
             for (int k = 0; k < 4; k++, qs += 8, qh += 4, q8 += 64, sel += four)
             {
                 uint h = *(uint*)qh;
-                // 11-bit grid index per point: 8 bits from qs, 3 from its qh nibble (the nibble's top bit is the delta sign).
-                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h & 0x7777, 0x0F000F000F000F00UL);
-                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit((h >> 16) & 0x7777, 0x0F000F000F000F00UL);
+                // 12-bit code per point: 8 bits from qs, its qh nibble above (3 index bits and the delta sign, ignored by the table).
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h, 0x0F000F000F000F00UL);
+                ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 16, 0x0F000F000F000F00UL);
                 var w = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
                                          grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
                 var scale = Avx512BW.PermuteVar32x16(scales, sel);
                 var negative = Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogicalVariable(Vector512.Create(h), deltaShift).AsInt32(), 31);
                 var a = Vector512.Load(q8);
-                var sums = Avx512BW.MultiplyAddAdjacent(ones, a);
-                sumGrid += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w, a) - sums, scale.AsInt16());
-                sumDelta += (Avx512BW.MultiplyAddAdjacent(sums, scale.AsInt16()) ^ negative) - negative;
+                var scaled = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, a), scale.AsInt16());
+                sumPlusOne += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w, a), scale.AsInt16());
+                sumAll += scaled;
+                sumNegative += scaled & negative;
             }
             float d = *(float*)y * f16[dBits];
-            accGrid = AccumulateBlock(accGrid, d, sumGrid);
-            accDelta = AccumulateBlock(accDelta, d, sumDelta);
+            accGrid = AccumulateBlock(accGrid, d, sumPlusOne - sumAll);
+            accDelta = AccumulateBlock(accDelta, d, sumAll - (sumNegative << 1));
         }
         return MathF.FusedMultiplyAdd(Sum(accDelta), Delta, Sum(accGrid));
     }
