@@ -31,11 +31,8 @@ internal static unsafe class IQuantGrids
     /// <summary>IQ1_S / IQ1_M points with every lane plus one: unsigned lanes in {0, 1, 2} (for u8×s8 products).</summary>
     public static readonly ulong* Iq1SPlusOne = Expand8(IQuantGridCodes.Iq1SCodes, [0, 1, 2]);
 
-    /// <summary>
-    /// IQ1_M lanes with the delta folded in, indexed by (11-bit grid index | delta-sign bit &lt;&lt; 11): each lane is
-    /// 8·(g+1) + (δ+1) ∈ [0, 18] with δ = −1 when the bit is set, else +1 (so Σ u·a = Σ (8g + δ)·a + 9·Σ a).
-    /// </summary>
-    public static readonly ulong* Iq1MLanes = BuildIq1MLanes();
+    /// <summary><see cref="Iq1SPlusOne"/> twice over, so IQ1_M's 12-bit (index | delta-sign bit 11) codes index it directly.</summary>
+    public static readonly ulong* Iq1MPlusOne = Twice(Iq1SPlusOne, 2048);
 
     /// <summary>
     /// The 7-bit sign codes of IQ2_XXS/IQ2_XS/IQ3_XXS: 8 sign bits whose 8th bit makes the count of set bits even
@@ -71,6 +68,14 @@ internal static unsafe class IQuantGrids
         return table;
     }
 
+    private static ulong* Twice(ulong* table, int count)
+    {
+        var twice = (ulong*)NativeMemory.AlignedAlloc((nuint)(2 * count * 8), 64);
+        for (int i = 0; i < count; i++)
+            twice[i] = twice[i + count] = table[i];
+        return twice;
+    }
+
     private static uint* Expand4(ReadOnlySpan<ushort> codes, ReadOnlySpan<byte> levels)
     {
         var table = (uint*)NativeMemory.AlignedAlloc((nuint)(codes.Length * 4), 64);
@@ -80,17 +85,6 @@ internal static unsafe class IQuantGrids
             for (int lane = 0; lane < 4; lane++)
                 point |= (uint)levels[(codes[i] >> (3 * lane)) & 7] << (8 * lane);
             table[i] = point;
-        }
-        return table;
-    }
-
-    private static ulong* BuildIq1MLanes()
-    {
-        var table = (ulong*)NativeMemory.AlignedAlloc(4096 * 8, 64);
-        for (int i = 0; i < 2048; i++)
-        {
-            table[i] = (Iq1SPlusOne[i] << 3) + 0x0202020202020202UL;
-            table[i + 2048] = Iq1SPlusOne[i] << 3;
         }
         return table;
     }

@@ -51,6 +51,16 @@ internal static unsafe class IQuantMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector512<float> v) => Sum(v.GetLower() + v.GetUpper());
 
+    /// <summary>
+    /// One block's step of ggml's float accumulation for the i-quants (its AVX2 kernels, which its AVX-512 build runs):
+    /// acc += d·(float)lanes with one 8-lane FMA, lane k holding Σ of elements 4k..4k+3 of every 32-group. Our 512-bit
+    /// kernels hold even groups in the low half and odd groups in the high half, so low + high (exact integers) are
+    /// ggml's lanes and the result is bit-identical to its.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> AccumulateBlock(Vector256<float> acc, float d, Vector512<int> sum) =>
+        Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sum.GetLower() + sum.GetUpper()), acc);
+
     /// <summary>Lane-wise sign change of signed bytes by a 0/0xFF mask: (q ⊕ m) − m.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<sbyte> Negate(Vector512<sbyte> q, Vector512<sbyte> mask) => (q ^ mask) - mask;

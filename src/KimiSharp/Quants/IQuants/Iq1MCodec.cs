@@ -92,54 +92,66 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
     }
 
     /// <summary>
-    /// Lanes u = 8·(g+1) + (δ+1) from <see cref="IQuantGrids.Iq1MLanes"/>, so Σ (g + δ/8)·a = (Σ u·a − 9·Σ a)/8 with
-    /// Σ a per 16 lanes from the Q8_K bsums.
+    /// ggml's order (its AVX2 kernel, which its AVX-512 build runs): per block two 8-lane FMAs, d·Σ (2s+1)·grid·a and
+    /// d·Σ (2s+1)·(±1)·a (lane k = elements 4k..4k+3 of every group), joined as Δ·hsum(second) + hsum(first) in one
+    /// fused step. Grid lanes are stored plus one (unsigned 0..2): Σ g·a = Σ (g+1)·a − Σ a per pair of lanes, exactly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
-        ulong* lanes = IQuantGrids.Iq1MLanes;
+        ulong* grid = IQuantGrids.Iq1SPlusOne;
         float* f16 = HalfTable;
-        var acc = Vector256<float>.Zero;
+        var ones = Vector256.Create((byte)1);
+        // i32 lane j covers 4 elements of point j/2, whose delta sign is bit 3 + 4·(j/2) of the group's qh word.
+        var deltaShift = Vector256.Create(28u, 28, 24, 24, 20, 20, 16, 16);
+        var accGrid = Vector256<float>.Zero;
+        var accDelta = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 56, y += Q8KBytes)
         {
             byte* qs = x, qh = x + 32;
             ushort* sc = (ushort*)(x + 48);
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            short* bsums = (short*)(y + Q8KBsums);
-            var sum = Vector256<int>.Zero;
-            int correction = 0;
+            var sumGrid = Vector256<int>.Zero;
+            var sumDelta = Vector256<int>.Zero;
             for (int ib = 0; ib < 8; ib++, qs += 4, qh += 2, q8 += 32)
             {
-                ulong i = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(*(ushort*)qh, 0x0F000F000F000F00UL);
-                var u = Vector256.Create(lanes[(ushort)i], lanes[(ushort)(i >> 16)], lanes[(ushort)(i >> 32)], lanes[i >> 48]).AsByte();
+                uint h = *(ushort*)qh;
+                ulong i = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h & 0x7777, 0x0F000F000F000F00UL);
+                var w = Vector256.Create(grid[(ushort)i], grid[(ushort)(i >> 16)], grid[(ushort)(i >> 32)], grid[i >> 48]).AsByte();
                 int word = sc[ib / 2] >> (6 * (ib % 2));
-                short ls1 = (short)(2 * (word & 7) + 1), ls2 = (short)(2 * ((word >> 3) & 7) + 1);
-                sum += DotScaled(u, Avx.LoadVector256(q8), Vector256.Create(Vector128.Create(ls1), Vector128.Create(ls2)));
-                correction += ls1 * bsums[2 * ib] + ls2 * bsums[2 * ib + 1];
+                var scale = Vector256.Create(Vector128.Create((short)(2 * (word & 7) + 1)), Vector128.Create((short)(2 * ((word >> 3) & 7) + 1)));
+                var negative = Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogicalVariable(Vector256.Create(h), deltaShift).AsInt32(), 31);
+                var a = Avx.LoadVector256(q8);
+                var sums = Avx2.MultiplyAddAdjacent(ones, a);
+                sumGrid += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, a) - sums, scale);
+                sumDelta += (Avx2.MultiplyAddAdjacent(sums, scale) ^ negative) - negative;
             }
-            var total = sum - Vector256.CreateScalar(9 * correction);
-            ushort dBits = ScaleBits(x);
-            acc = Fma.MultiplyAdd(Vector256.Create(f16[dBits] * *(float*)y), Avx.ConvertToVector256Single(total), acc);
+            var d = Vector256.Create(*(float*)y * f16[ScaleBits(x)]);
+            accGrid = Fma.MultiplyAdd(d, Avx.ConvertToVector256Single(sumGrid), accGrid);
+            accDelta = Fma.MultiplyAdd(d, Avx.ConvertToVector256Single(sumDelta), accDelta);
         }
-        return Delta * Sum(acc);
+        return MathF.FusedMultiplyAdd(Sum(accDelta), Delta, Sum(accGrid));
     }
 
     /// <summary>
-    /// 64 lanes per step: pdep-assembled indices into <see cref="IQuantGrids.Iq1MLanes"/> (lanes u = 8·(g+1) + (δ+1),
-    /// δ from bit 3 of each qh nibble), 16 three-bit scales unpacked once per block, and the
-    /// −9·Σ a correction from the bsums: 8·Σ (g + δ/8)·a·ls = Σ ls·Σ u·a − 9·Σ ls·S.
+    /// 64 lanes (two groups) per step: pdep-assembled indices, 16 three-bit scales unpacked once per block, delta signs
+    /// (bit 3 of each qh nibble) shifted into the sign bit of their two i32 lanes; float order as <see cref="DotAvx2"/> (ggml's), the
+    /// two groups' halves folded by <see cref="AccumulateBlock"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
-        ulong* lanes = IQuantGrids.Iq1MLanes;
+        ulong* grid = IQuantGrids.Iq1MPlusOne;
         float* f16 = HalfTable;
         var wordOfScale = Vector256.Create((ushort)0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
         var shiftOfScale = Vector256.Create((ushort)0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9, 0, 3, 6, 9);
         var pick = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        // i32 lane j covers 4 elements of point j/2, whose delta sign is bit 3 + 4·(j/2) of the step's qh dword.
+        var deltaShift = Vector512.Create(28u, 28, 24, 24, 20, 20, 16, 16, 12, 12, 8, 8, 4, 4, 0, 0);
         var four = Vector512.Create((ushort)4);
-        var acc = Vector256<float>.Zero;
+        var ones = Vector512.Create((byte)1);
+        var accGrid = Vector256<float>.Zero;
+        var accDelta = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 56, y += Q8KBytes)
         {
             byte* qs = x, qh = x + 32;
@@ -148,23 +160,33 @@ internal sealed unsafe class Iq1MCodec : IQuantCodecBase
             ushort dBits = (ushort)(((scaleWords >> 12) & 0xF) | ((scaleWords >> 24) & 0xF0) | ((scaleWords >> 36) & 0xF00) | ((scaleWords >> 48) & 0xF000));
             var words = Vector256.Create(scaleWords).AsUInt16();
             var ls = (Avx512BW.VL.ShiftRightLogicalVariable(Avx512BW.VL.PermuteVar16x16(words, wordOfScale), shiftOfScale) & Vector256.Create((ushort)7)) * 2 + Vector256<ushort>.One;
-            var correction = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), ls.AsInt16());
             var scales = Vector512.Create(ls, ls);
-            var sum = Vector512<int>.Zero;
+            // Σ ls·(g+1)·a, Σ ls·a, and Σ ls·a where the delta is negative, per lane: then grid = first − second and
+            // delta = second − 2·third, exactly.
+            var sumPlusOne = Vector512<int>.Zero;
+            var sumAll = Vector512<int>.Zero;
+            var sumNegative = Vector512<int>.Zero;
             var sel = pick;
             for (int k = 0; k < 4; k++, qs += 8, qh += 4, q8 += 64, sel += four)
             {
                 uint h = *(uint*)qh;
-                // 12-bit table index per point: 8 bits from qs, then the qh nibble (3 index bits and the delta sign).
-                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h & 0xFFFF, 0x0F000F000F000F00UL);
+                // 12-bit code per point: 8 bits from qs, its qh nibble above (3 index bits and the delta sign, ignored by the table).
+                ulong i0 = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h, 0x0F000F000F000F00UL);
                 ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(h >> 16, 0x0F000F000F000F00UL);
-                var u = Vector512.Create(lanes[(ushort)i0], lanes[(ushort)(i0 >> 16)], lanes[(ushort)(i0 >> 32)], lanes[i0 >> 48],
-                                         lanes[(ushort)i1], lanes[(ushort)(i1 >> 16)], lanes[(ushort)(i1 >> 32)], lanes[i1 >> 48]);
-                sum += DotScaled(u.AsByte(), Vector512.Load(q8), Avx512BW.PermuteVar32x16(scales, sel).AsInt16());
+                var w = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
+                                         grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
+                var scale = Avx512BW.PermuteVar32x16(scales, sel);
+                var negative = Avx512F.ShiftRightArithmetic(Avx512F.ShiftLeftLogicalVariable(Vector512.Create(h), deltaShift).AsInt32(), 31);
+                var a = Vector512.Load(q8);
+                var scaled = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ones, a), scale.AsInt16());
+                sumPlusOne += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w, a), scale.AsInt16());
+                sumAll += scaled;
+                sumNegative += scaled & negative;
             }
-            var total = sum.GetLower() + sum.GetUpper() - correction * 9;
-            acc = Fma.MultiplyAdd(Vector256.Create(f16[dBits] * *(float*)y), Avx.ConvertToVector256Single(total), acc);
+            float d = *(float*)y * f16[dBits];
+            accGrid = AccumulateBlock(accGrid, d, sumPlusOne - sumAll);
+            accDelta = AccumulateBlock(accDelta, d, sumAll - (sumNegative << 1));
         }
-        return Delta * Sum(acc);
+        return MathF.FusedMultiplyAdd(Sum(accDelta), Delta, Sum(accGrid));
     }
 }

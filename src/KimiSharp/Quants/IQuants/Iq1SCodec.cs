@@ -76,41 +76,54 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
     }
 
     /// <summary>
-    /// Uses grid lanes plus one (unsigned 0..2) so u8×s8 products work directly: Σ g·a = Σ (g+1)·a − Σ a, with the
-    /// corrections on the bsums: 8·Σ (g + δ/8)·a·ls = 8·Σ ls·Σ (g+1)·a + Σ ls·(δ − 8)·S_g.
+    /// ggml's order (its AVX2 kernel, which its AVX-512 build runs): per block one 8-lane FMA of d·Σ (2s+1)·grid·a
+    /// (lane k = elements 4k..4k+3 of every group) and one scalar FMA of d·Σ (2s+1)·±1·Σ a (from the bsums), the two
+    /// joined as hsum + Δ·scalar at the end. Grid lanes are stored plus one (unsigned 0..2) so u8×s8 products work
+    /// directly; Σ g·a = Σ (g+1)·a − Σ a per pair of lanes, exactly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx2(byte* x, byte* y, int n)
     {
         ulong* grid = IQuantGrids.Iq1SPlusOne;
         float* f16 = HalfTable;
+        var ones = Vector256.Create((byte)1);
         var acc = Vector256<float>.Zero;
+        float accDelta = 0;
         for (int b = 0; b < n / 256; b++, x += 50, y += Q8KBytes)
         {
             byte* qs = x + 2;
             ushort* qh = (ushort*)(x + 34);
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            var h = Vector128.Load(qh).AsInt16();
-            var c = (((h >>> 12) & Vector128.Create((short)7)) * 2 + Vector128<short>.One) * (Vector128.Create((short)-7) + ((h >> 15) << 1));
-            var correction = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), Vector256.Create(Sse2.UnpackLow(c, c), Sse2.UnpackHigh(c, c)));
             var sum = Vector256<int>.Zero;
             for (int ib = 0; ib < 8; ib++, qs += 4, q8 += 32)
             {
                 int hb = qh[ib];
                 ulong i = Bmi2.X64.ParallelBitDeposit(*(uint*)qs, 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit((uint)hb, 0x0700070007000700UL);
                 var w = Vector256.Create(grid[(ushort)i], grid[(ushort)(i >> 16)], grid[(ushort)(i >> 32)], grid[i >> 48]).AsByte();
-                sum += DotScaled(w, Avx.LoadVector256(q8), Vector256.Create((short)(2 * ((hb >> 12) & 7) + 1)));
+                var a = Avx.LoadVector256(q8);
+                var pairs = Avx2.MultiplyAddAdjacent(w, a) - Avx2.MultiplyAddAdjacent(ones, a);
+                sum += Avx2.MultiplyAddAdjacent(pairs, Vector256.Create((short)(2 * ((hb >> 12) & 7) + 1)));
             }
-            var total = (sum << 3) + correction;
-            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)x] * *(float*)y), Avx.ConvertToVector256Single(total), acc);
+            float d = f16[*(ushort*)x] * *(float*)y;
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sum), acc);
+            accDelta = MathF.FusedMultiplyAdd(DeltaSum(x, y), d, accDelta);
         }
-        return Delta * Sum(acc);
+        return Sum(acc) + Delta * accDelta;
+    }
+
+    /// <summary>Σ over the 8 groups of (2s+1)·(±1)·Σ a, in exact integers from the Q8_K bsums (16 lanes each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DeltaSum(byte* x, byte* y)
+    {
+        var h = Vector128.Load((short*)(x + 34));
+        var c = (((h >>> 12) & Vector128.Create((short)7)) * 2 + Vector128<short>.One) * (((h >> 15) << 1) + Vector128<short>.One);
+        var products = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), Vector256.Create(Sse2.UnpackLow(c, c), Sse2.UnpackHigh(c, c)));
+        return Vector256.Sum(products);
     }
 
     /// <summary>
-    /// 64 lanes per step, grid indices assembled with pdep (four 11-bit indices per 64-bit word), and the delta and
-    /// plus-one corrections done once per block on the bsums: with S_g = Σ a over group g,
-    /// 8·Σ (g + δ/8)·a·ls = 8·Σ ls·Σ (g+1)·a + Σ ls·(δ − 8)·S_g, all in exact integers.
+    /// 64 lanes (two groups) per step, grid indices assembled with pdep (four 11-bit indices per 64-bit word); the
+    /// float order is <see cref="DotAvx2"/>'s (ggml's), the two groups' halves folded by <see cref="AccumulateBlock"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
@@ -120,7 +133,9 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
         // Scale placement for steps 0..3: i16 lanes 0..15 take group 2k's scale, lanes 16..31 group 2k+1's.
         var pick = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
         var two = Vector512.Create((ushort)2);
-        var acc = Vector512<float>.Zero;
+        var ones = Vector512.Create((byte)1);
+        var acc = Vector256<float>.Zero;
+        float accDelta = 0;
         for (int b = 0; b < n / 256; b++, x += 50, y += Q8KBytes)
         {
             byte* qs = x + 2;
@@ -128,10 +143,6 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
             sbyte* q8 = (sbyte*)(y + Q8KQs);
             var h = Vector128.Load(qh).AsInt16();
             var ls = ((h >>> 12) & Vector128.Create((short)7)) * 2 + Vector128<short>.One;
-            var factor = Vector128.Create((short)-7) + ((h >> 15) << 1);          // δ − 8 ∈ {−7, −9}
-            var c = ls * factor;
-            var correction = Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)),
-                                                      Vector256.Create(Sse2.UnpackLow(c, c), Sse2.UnpackHigh(c, c)));
             var scales = Vector512.Create(Vector256.Create(ls, ls), Vector256.Create(ls, ls)).AsUInt16();
             var sum = Vector512<int>.Zero;
             var sel = pick;
@@ -141,11 +152,14 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
                 ulong i1 = Bmi2.X64.ParallelBitDeposit(*(uint*)(qs + 4), 0x00FF00FF00FF00FFUL) | Bmi2.X64.ParallelBitDeposit(qh[2 * k + 1], 0x0700070007000700UL);
                 var w = Vector512.Create(grid[(ushort)i0], grid[(ushort)(i0 >> 16)], grid[(ushort)(i0 >> 32)], grid[i0 >> 48],
                                          grid[(ushort)i1], grid[(ushort)(i1 >> 16)], grid[(ushort)(i1 >> 32)], grid[i1 >> 48]).AsByte();
-                sum += DotScaled(w, Vector512.Load(q8), Avx512BW.PermuteVar32x16(scales, sel).AsInt16());
+                var a = Vector512.Load(q8);
+                var pairs = Avx512BW.MultiplyAddAdjacent(w, a) - Avx512BW.MultiplyAddAdjacent(ones, a);
+                sum += Avx512BW.MultiplyAddAdjacent(pairs, Avx512BW.PermuteVar32x16(scales, sel).AsInt16());
             }
-            var total = ((sum.GetLower() + sum.GetUpper()) << 3) + correction;
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Vector512.Create(Avx.ConvertToVector256Single(total), Vector256<float>.Zero), acc);
+            float d = f16[*(ushort*)x] * *(float*)y;
+            acc = AccumulateBlock(acc, d, sum);
+            accDelta = MathF.FusedMultiplyAdd(DeltaSum(x, y), d, accDelta);
         }
-        return Delta * Sum(acc);
+        return Sum(acc) + Delta * accDelta;
     }
 }

@@ -111,7 +111,7 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
         var spread = Vector512.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
                                       4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
         var bits = Vector512.Create(0x8040201008040201UL).AsByte();
-        var acc = Vector512<float>.Zero;
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 82, y += Q8KBytes)
         {
             byte* qs = x + 2, signs = x + 34, qh = x + 66;
@@ -133,7 +133,7 @@ internal sealed unsafe class Iq2SCodec : IQuantCodecBase
                 sum += DotScaled(w, a, s.AsInt16());
             }
             float d = f16[*(ushort*)x] * *(float*)y;
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
+            acc = AccumulateBlock(acc, d, sum);
         }
         return 0.125f * Sum(acc);
     }

@@ -114,7 +114,7 @@ internal sealed unsafe class Iq2XsCodec : IQuantCodecBase
                                       8, 8, 8, 8, 8, 8, 8, 8, 10, 10, 10, 10, 10, 10, 10, 10, 12, 12, 12, 12, 12, 12, 12, 12, 14, 14, 14, 14, 14, 14, 14, 14);
         var bits = Vector512.Create(0x8040201008040201UL).AsByte();
         var laneOfStep = Vector512.Create(0UL, 1, 0, 1, 0, 1, 0, 1);
-        var acc = Vector512<float>.Zero;
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 74, y += Q8KBytes)
         {
             ushort* q = (ushort*)(x + 2);
@@ -141,7 +141,7 @@ internal sealed unsafe class Iq2XsCodec : IQuantCodecBase
                 sum += DotScaled(w, a, s.AsInt16());
             }
             float d = f16[*(ushort*)x] * *(float*)y;
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(d), Avx512F.ConvertToVector512Single(sum), acc);
+            acc = AccumulateBlock(acc, d, sum);
         }
         return 0.125f * Sum(acc);
     }

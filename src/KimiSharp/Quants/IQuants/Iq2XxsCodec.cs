@@ -120,7 +120,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
         // Pair (scale of group 2k, scale of group 2k+1) placement: lanes 0..7 take word 2k+1, lanes 8..15 word 2k+3.
         var pick = Vector512.Create(1u, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3);
         var laneOfStep = Vector512.Create(0UL, 1, 0, 1, 0, 1, 0, 1);
-        var acc = Vector512<float>.Zero;
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 66, y += Q8KBytes)
         {
             uint* q = (uint*)(x + 2);
@@ -143,7 +143,7 @@ internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
                 var a = Negate(Vector512.Load(q8), m);
                 sum += DotScaled(w, a, Avx512F.PermuteVar16x32(scales, sel).AsInt16());
             }
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Avx512F.ConvertToVector512Single(sum), acc);
+            acc = AccumulateBlock(acc, f16[*(ushort*)x] * *(float*)y, sum);
         }
         return 0.125f * Sum(acc);
     }

@@ -126,7 +126,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
         var bits = Vector512.Create(0x8040201008040201UL).AsByte();
         var pick = Vector512.Create(0u, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         var laneOfStep = Vector512.Create(0UL, 1, 0, 1, 0, 1, 0, 1);
-        var acc = Vector512<float>.Zero;
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 98, y += Q8KBytes)
         {
             byte* qs = x + 2;
@@ -147,7 +147,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
                 var a = Negate(Vector512.Load(q8), m);
                 sum += DotScaled(w, a, Avx512F.PermuteVar16x32(scales, sel).AsInt16());
             }
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Avx512F.ConvertToVector512Single(sum), acc);
+            acc = AccumulateBlock(acc, f16[*(ushort*)x] * *(float*)y, sum);
         }
         return 0.25f * Sum(acc);
     }

@@ -100,15 +100,29 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
             acc1 = Fma.MultiplyAdd(Vector256.Create(Half(y) * Half(x)), Avx.ConvertToVector256Single(p1), acc1);
             acc2 = Fma.MultiplyAdd(Vector256.Create(Half(y + Q80Bytes) * Half(x + 18)), Avx.ConvertToVector256Single(p2), acc2);
         }
-        for (; b < blocks; b++, x += 18, y += Q80Bytes)
-        {
-            var p = Avx2.MultiplyAddAdjacent(SignedPairs(Levels(x + 2, table), Avx.LoadVector256((sbyte*)(y + 2))), ones);
-            acc1 = Fma.MultiplyAdd(Vector256.Create(Half(y) * Half(x)), Avx.ConvertToVector256Single(p), acc1);
-        }
-        return Sum(acc1 + acc2);
+        float sum = Sum(acc1 + acc2);
+        if (b < blocks)
+            sum = LastBlock(x, y, sum);
+        return sum;
     }
 
-    /// <summary>Two blocks per 512-bit step: nibbles regrouped to [block 0 low, block 0 high, block 1 low, block 1 high].</summary>
+    /// <summary>ggml's scalar leftover for an odd block count: sum + d·Σ w·a, fused.</summary>
+    private static float LastBlock(byte* x, byte* y, float sum)
+    {
+        var values = IQuantGrids.Iq4NlValues;
+        byte* qs = x + 2;
+        sbyte* q8 = (sbyte*)(y + 2);
+        int dot = 0;
+        for (int j = 0; j < 16; j++)
+            dot += q8[j] * values[qs[j] & 15] + q8[j + 16] * values[qs[j] >> 4];
+        return MathF.FusedMultiplyAdd(Half(y) * Half(x), dot, sum);
+    }
+
+    /// <summary>
+    /// Two blocks per 512-bit step: nibbles regrouped to [block 0 low, block 0 high, block 1 low, block 1 high]. The low
+    /// and high halves of the accumulator are ggml's two AVX2 accumulators (even and odd blocks), so the result is
+    /// bit-identical to its vec_dot.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
@@ -134,7 +148,62 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
         }
         float sum = Sum(acc);
         if (b < blocks)
-            sum += DotAvx2(x, y, 32);
+            sum = LastBlock(x, y, sum);
         return sum;
+    }
+
+    /// <summary>
+    /// Σ w·a in the order of llama.cpp's batched path (llamafile's tinyBLAS_Q0_AVX, used by ggml-cpu for a plain
+    /// IQ4_NL mat-mul of two or more tokens): ONE 8-lane accumulator, acc = fma(d_w·d_a, lanes, acc) block after block,
+    /// then the horizontal add. The lanes are vec_dot's, so only the accumulation differs (vec_dot keeps two).
+    /// Bit-identical to tinyBLAS with AVX2 or better; the portable fallback is only close.
+    /// </summary>
+    public static float DotOneAccumulator(byte* x, byte* y, int n) =>
+        HasAvx512 ? DotOneAccumulatorAvx512(x, y, n) : HasAvx2 ? DotOneAccumulatorAvx2(x, y, n) : DotScalar(x, y, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotOneAccumulatorAvx2(byte* x, byte* y, int n)
+    {
+        var table = LevelTable;
+        var ones = Vector256.Create((short)1);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < n / 32; b++, x += 18, y += Q80Bytes)
+        {
+            var p = Avx2.MultiplyAddAdjacent(SignedPairs(Levels(x + 2, table), Avx.LoadVector256((sbyte*)(y + 2))), ones);
+            acc = Fma.MultiplyAdd(Vector256.Create(Half(x) * Half(y)), Avx.ConvertToVector256Single(p), acc);
+        }
+        return Sum(acc);
+    }
+
+    /// <summary>Two blocks' integer lanes per 512-bit step (as <see cref="DotAvx512"/>), then their two FMAs in block order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float DotOneAccumulatorAvx512(byte* x, byte* y, int n)
+    {
+        float* f16 = HalfTable;
+        var table = Vector512.Create(Vector128.Create(IQuantGrids.Iq4NlValues));
+        var magnitudes = Vector512.Abs(table);
+        var signs = Vector512.LessThan(table, Vector512<sbyte>.Zero);
+        var low4 = Vector512.Create((byte)15);
+        var order = Vector512.Create(0UL, 1, 4, 5, 2, 3, 6, 7);
+        var ones = Vector512.Create((short)1);
+        var acc = Vector256<float>.Zero;
+        int blocks = n / 32, b = 0;
+        for (; b + 1 < blocks; b += 2, x += 36, y += 2 * Q80Bytes)
+        {
+            var packed = Vector256.Create(Vector128.Load(x + 2), Vector128.Load(x + 20));
+            var both = Vector512.Create(packed, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & low4;
+            var nibbles = Avx512F.PermuteVar8x64(both.AsUInt64(), order).AsSByte();
+            var a = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q80Bytes + 2)));
+            var u = Avx512BW.Shuffle(magnitudes, nibbles).AsByte();
+            var p = Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Negate(a, Avx512BW.Shuffle(signs, nibbles))), ones));
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)x] * f16[*(ushort*)y]), p.GetLower(), acc);
+            acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(x + 18)] * f16[*(ushort*)(y + Q80Bytes)]), p.GetUpper(), acc);
+        }
+        if (b < blocks)
+        {
+            var p = Avx2.MultiplyAddAdjacent(SignedPairs(Levels(x + 2, LevelTable), Avx.LoadVector256((sbyte*)(y + 2))), Vector256.Create((short)1));
+            acc = Fma.MultiplyAdd(Vector256.Create(Half(x) * Half(y)), Avx.ConvertToVector256Single(p), acc);
+        }
+        return Sum(acc);
     }
 }

@@ -107,6 +107,7 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
     /// <summary>
     /// 128 lanes per step: the 64 packed bytes of four groups split into nibbles and regrouped per group
     /// (low nibbles = lanes 0..15, high = 16..31), levels by byte shuffle, |level|·(a·sign level) products.
+    /// Floats are accumulated in ggml's order (<see cref="IQuantMath.AccumulateBlock"/>): bit-identical to its vec_dot.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float DotAvx512(byte* x, byte* y, int n)
@@ -118,14 +119,21 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
         var low4 = Vector512.Create((byte)15);
         var firstPair = Vector512.Create(0UL, 1, 8, 9, 2, 3, 10, 11);
         var secondPair = Vector512.Create(4UL, 5, 12, 13, 6, 7, 14, 15);
-        var acc = Vector512<float>.Zero;
+        // Scale placement for the four steps: i16 lanes 0..15 take group 2k's scale, lanes 16..31 group 2k+1's.
+        var pick = Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        var two = Vector512.Create((short)2);
+        var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, x += 136, y += Q8KBytes)
         {
             byte* qs = x + 8;
             sbyte* q8 = (sbyte*)(y + Q8KQs);
-            uint h = *(ushort*)(x + 2);
-            uint l = *(uint*)(x + 4);
+            // The 8 six-bit scales, one per u16: the low nibble of scales_l and two bits of scales_h each, minus 32.
+            ulong h = *(ushort*)(x + 2), l = *(uint*)(x + 4);
+            ulong s03 = Bmi2.X64.ParallelBitDeposit(l & 0xFFFF, 0x000F000F000F000FUL) | Bmi2.X64.ParallelBitDeposit(h & 0xFF, 0x0030003000300030UL);
+            ulong s47 = Bmi2.X64.ParallelBitDeposit(l >> 16, 0x000F000F000F000FUL) | Bmi2.X64.ParallelBitDeposit(h >> 8, 0x0030003000300030UL);
+            var scales = (Vector128.Create(s03, s47).AsInt16() - Vector128.Create((short)32)).ToVector256Unsafe().ToVector512Unsafe();
             var sum = Vector512<int>.Zero;
+            var sel = pick;
             for (int half = 0; half < 2; half++, qs += 64, q8 += 128)
             {
                 var packed = Vector512.Load(qs);
@@ -133,22 +141,14 @@ internal sealed unsafe class Iq4XsCodec : IQuantCodecBase
                 var hi = Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4;
                 var n1 = Avx512F.PermuteVar8x64x2(lo.AsUInt64(), firstPair, hi.AsUInt64()).AsByte();
                 var n2 = Avx512F.PermuteVar8x64x2(lo.AsUInt64(), secondPair, hi.AsUInt64()).AsByte();
-                sum += Step(n1, Vector512.Load(q8), signs, magnitudes, Scales(ref h, ref l));
-                sum += Step(n2, Vector512.Load(q8 + 64), signs, magnitudes, Scales(ref h, ref l));
+                sum += Step(n1, Vector512.Load(q8), signs, magnitudes, Avx512BW.PermuteVar32x16(scales, sel));
+                sel += two;
+                sum += Step(n2, Vector512.Load(q8 + 64), signs, magnitudes, Avx512BW.PermuteVar32x16(scales, sel));
+                sel += two;
             }
-            acc = Avx512F.FusedMultiplyAdd(Vector512.Create(f16[*(ushort*)x] * *(float*)y), Avx512F.ConvertToVector512Single(sum), acc);
+            acc = AccumulateBlock(acc, f16[*(ushort*)x] * *(float*)y, sum);
         }
         return Sum(acc);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector512<short> Scales(ref uint h, ref uint l)
-        {
-            short ls1 = (short)((int)((l & 15) | ((h << 4) & 0x30)) - 32);
-            short ls2 = (short)((int)(((l >> 4) & 15) | ((h << 2) & 0x30)) - 32);
-            h >>= 4;
-            l >>= 8;
-            return Vector512.Create(Vector256.Create(ls1), Vector256.Create(ls2));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<int> Step(Vector512<byte> nibbles, Vector512<sbyte> a, Vector512<sbyte> signs, Vector512<sbyte> magnitudes, Vector512<short> scales)
