@@ -1,4 +1,5 @@
 using KimiSharp.Quants;
+using KimiSharp.Quants.IQuants;
 
 namespace KimiSharp.Compute;
 
@@ -17,17 +18,18 @@ public static unsafe class MatMul
         GgmlTypes.Get(QuantCodecs.VecDotType(weightType)).RowBytes(cols) * tokens;
 
     /// <summary>y (tokens × w.Rows) = x (tokens × w.Cols) · Wᵀ. Uses the pool's scratch buffer for the quantized activations.</summary>
-    /// <param name="vecDotOrder">Sum in vec_dot order even for several tokens (see <see cref="UsesTinyBlasOrder"/>): where
-    /// llama.cpp's activations are a permuted view (which keeps ggml off tinyBLAS), or to make results batch-invariant.</param>
+    /// <param name="vecDotOrder">Sum in vec_dot order even for several tokens (batch-invariant results).</param>
+    /// <param name="stridedInLlama">llama.cpp's activations are a permuted view here: ggml then takes tinyBLAS only after
+    /// converting them to the vec_dot type, which F32 weights never do (see <see cref="UsesTinyBlasOrder"/>).</param>
     public static void Multiply(in QuantMatrix w, ReadOnlySpan<float> x, int tokens, Span<float> y, WorkerPool pool,
-        bool vecDotOrder = false)
+        bool vecDotOrder = false, bool stridedInLlama = false)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         var actType = QuantCodecs.VecDotType(w.Type);
         long bytes = ActivationBytes(w.Type, w.Cols, tokens);
         var a = QuantizeActivations(actType, x, tokens, w.Cols, pool.Scratch(bytes), bytes, pool);
-        MultiplyCore(w, a, null, a.Tokens, y, pool, vecDotOrder);
+        MultiplyCore(w, a, null, a.Tokens, y, pool, vecDotOrder || (stridedInLlama && actType == GgmlType.F32));
     }
 
     /// <summary>
@@ -104,7 +106,7 @@ public static unsafe class MatMul
                 W = w.Data, WRowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Type = w.Type,
                 A = a.Data, ARowBytes = a.RowBytes, TokenIndex = tokenIndex, Tokens = tokens,
                 Y = py, RowsPerTask = rowsPerTask,
-                TinyBlasF32 = UsesTinyBlasOrder(w.Type, w.Rows, w.Cols, tokens, tokenIndex != null || vecDotOrder),
+                TinyBlas = UsesTinyBlasOrder(w.Type, w.Rows, w.Cols, tokens, tokenIndex != null || vecDotOrder),
             };
             pool.Run(tasks, &MultiplyChunk, &job);
         }
@@ -122,18 +124,27 @@ public static unsafe class MatMul
         public int Tokens;
         public float* Y;
         public int RowsPerTask;
-        public bool TinyBlasF32;
+        public bool TinyBlas;
     }
 
     /// <summary>
-    /// Whether llama.cpp (ggml-cpu with llamafile's sgemm) would compute this product with tinyBLAS rather than vec_dot:
-    /// a plain (not MoE-indexed) F32 mat-mul of two or more tokens whose column count is a multiple of 16 and row
-    /// count a multiple of 4. Its sum order differs (one 16-lane accumulator), so we follow it to stay bit-identical.
-    /// The 32-wide quantized types also go through tinyBLAS there, but in the same order as their vec_dot.
+    /// Whether llama.cpp (ggml-cpu with llamafile's sgemm) would compute this product with tinyBLAS rather than vec_dot,
+    /// in an order that differs from the type's vec_dot: a plain (not MoE-indexed) mat-mul of two or more tokens with
+    /// F32 weights (columns a multiple of 16, rows a multiple of 4; one 16-lane accumulator) or IQ4_NL weights (one
+    /// 8-lane accumulator where its vec_dot keeps two). Q4_0/Q5_0/Q8_0 also take tinyBLAS there, in their vec_dot's order.
     /// </summary>
     internal static bool UsesTinyBlasOrder(GgmlType type, int rows, int cols, int tokens, bool indexed) =>
-        type == GgmlType.F32 && !indexed && tokens >= 2 && cols % GgmlFloatOrder.Lanes == 0 && rows % 4 == 0
-        && Simd.Best >= SimdLevel.Avx2;
+        !indexed && tokens >= 2 && Simd.Best >= SimdLevel.Avx2 && type switch
+        {
+            GgmlType.F32 => cols % GgmlFloatOrder.Lanes == 0 && rows % 4 == 0,
+            GgmlType.IQ4_NL => true,
+            _ => false,
+        };
+
+    /// <summary>The tinyBLAS-order dot of one weight row and one activation row (see <see cref="UsesTinyBlasOrder"/>).</summary>
+    private static float TinyBlasDot(GgmlType type, byte* w, byte* a, int cols) => type == GgmlType.F32
+        ? GgmlFloatOrder.DotOneAccumulator((float*)w, (float*)a, cols)
+        : Iq4NlCodec.DotOneAccumulator(w, a, cols);
 
     private static void MultiplyChunk(void* state, int task)
     {
@@ -150,8 +161,8 @@ public static unsafe class MatMul
                 for (int t = t0; t < t1; t++)
                 {
                     int src = job->TokenIndex == null ? t : job->TokenIndex[t];
-                    job->Y[(long)t * rows + r] = job->TinyBlasF32
-                        ? GgmlFloatOrder.DotOneAccumulator((float*)wRow, (float*)(job->A + src * job->ARowBytes), cols)
+                    job->Y[(long)t * rows + r] = job->TinyBlas
+                        ? TinyBlasDot(job->Type, wRow, job->A + src * job->ARowBytes, cols)
                         : codec.VecDot(wRow, job->A + src * job->ARowBytes, cols);
                 }
             }

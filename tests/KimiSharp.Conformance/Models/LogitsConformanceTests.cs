@@ -89,6 +89,11 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("v2lite-tiny", "Q2_K")]
     [InlineData("kimi-tiny", "Q3_K")]
     [InlineData("v2lite-tiny", "Q3_K")]
+    [InlineData("kimi-tiny", "IQ4_XS")]
+    [InlineData("v2lite-tiny", "IQ4_XS")]
+    [InlineData("kimi-tiny", "IQ2_XXS")]
+    [InlineData("kimi-tiny", "IQ1_S")]
+    [InlineData("kimi-tiny", "UD")]
     public void Logits_are_bit_identical_to_llama_cpp_without_weight_repacking(string shape, string type)
     {
         var r = Run(shape, type, 64, repackWeights: false);
@@ -116,7 +121,7 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     [InlineData("kimi-tiny", "Q3_K")]
     [InlineData("kimi-tiny", "UD")]
     [InlineData("kimi-tiny", "IQ2_XXS")]
-    [InlineData("kimi-tiny", "IQ1_S", Skip = RepackedOrInexactKernels)]
+    [InlineData("kimi-tiny", "IQ1_S")]
     [InlineData("kimi-tiny", "Q4_0")]
     [InlineData("kimi-tiny", "Q2_K", Skip = RepackedOrInexactKernels)]
     [InlineData("kimi-tiny", "IQ4_XS")]

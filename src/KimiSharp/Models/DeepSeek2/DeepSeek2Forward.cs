@@ -23,8 +23,9 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     internal ForwardObserver? Observer { get; set; }
 
     /// <summary>y = x · Wᵀ over t tokens, in llama.cpp's order for that batch size unless batch-invariant.</summary>
-    private void Mul(in QuantMatrix matrix, ReadOnlySpan<float> x, int t, Span<float> y, bool vecDotOrder = false) =>
-        MatMul.Multiply(matrix, x, t, y, pool, vecDotOrder || batchInvariant);
+    private void Mul(in QuantMatrix matrix, ReadOnlySpan<float> x, int t, Span<float> y, bool vecDotOrder = false,
+        bool stridedInLlama = false) =>
+        MatMul.Multiply(matrix, x, t, y, pool, vecDotOrder || batchInvariant, stridedInLlama);
 
     private void Observe(string name, int layer, ReadOnlySpan<float> values) =>
         Observer?.Invoke(layer < 0 ? name : $"{name}-{layer}", values);
@@ -142,7 +143,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
                 q.Slice((i * nh + hd) * dk, dn).CopyTo(new Span<float>(b.QNope + ((long)hd * t + i) * dn, dn));
         for (int hd = 0; hd < nh; hd++)
             Mul(layer.KB[hd], new Span<float>(b.QNope + (long)hd * t * dn, t * dn), t,
-                new Span<float>(b.QAbs + (long)hd * t * r, t * r), vecDotOrder: true); // q_nope is a permuted view there
+                new Span<float>(b.QAbs + (long)hd * t * r, t * r), stridedInLlama: true); // q_nope is a permuted view there
         if (Observer != null) Observe("q_nope_absorbed", layer.Index, new Span<float>(b.QAbs, nh * t * r));
 
         // Q[t, h] = [q_abs (R) | rope(q_pe) (Dr)]                            [T, H, R+Dr]
