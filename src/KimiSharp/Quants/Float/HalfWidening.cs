@@ -1,0 +1,113 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace KimiSharp.Quants;
+
+/// <summary>
+/// Half → float widening with integer SIMD (.NET exposes no F16C/vcvtph2ps). Rows of halves are read as 32-bit lanes,
+/// each holding two halves: the <i>low</i> half (even element) in bits 0–15 and the <i>high</i> half (odd element) in
+/// bits 16–31. Widening the two separately needs no shuffle; callers keep their accumulators in that even/odd layout.
+/// <list type="bullet">
+/// <item><see cref="Exact(Vector512{uint})"/>: every half, bit for bit as vcvtph2ps (NaNs quieted, payload kept).</item>
+/// <item><see cref="ScaledHigh(Vector512{uint}, uint)"/>/<see cref="ScaledLow(Vector512{uint}, uint)"/>: three
+/// integer ops for <b>normal</b> halves only (exponent field 1–30), giving h·2^(K−112) for a bias K that is a multiple
+/// of 32 (so adding it to the 5-bit exponent is an OR). Two operands with K_x + K_y = 224 multiply to exactly h_x·h_y:
+/// no float op is spent on the conversion. Zeros, subnormals, Inf and NaN (exponent field 0 or 31) come out wrong;
+/// <see cref="AnyZeroExponentOrSpecial(Vector512{uint})"/> finds them so callers take <see cref="Exact(Vector512{uint})"/>.</item>
+/// </list>
+/// </summary>
+internal static class HalfWidening
+{
+    /// <summary>Bias for the weight operand: h·2^16.</summary>
+    public const uint WeightBias = 128u << 23;
+
+    /// <summary>Bias for the activation operand: h·2^−16 (WeightBias + ActivationBias = 224·2^23).</summary>
+    public const uint ActivationBias = 96u << 23;
+
+    // sign (bit 31) and exponent+mantissa (bits 27..13) of an arithmetic-shifted half; bits 30..28 get the bias
+    private const uint SignAndPayload = 0x8FFFE000u;
+
+    // Ternary-logic table for (a & b) | c.
+    private const byte AndOr = 0xEA;
+
+    /// <summary>The odd (high) halves, scaled by 2^(K−112); exact only for normal halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaledHigh(Vector512<uint> pairs, uint bias) =>
+        Avx512F.TernaryLogic(Avx512F.ShiftRightArithmetic(pairs.AsInt32(), 3).AsUInt32(), Vector512.Create(SignAndPayload), Vector512.Create(bias), AndOr).AsSingle();
+
+    /// <summary>The even (low) halves, scaled by 2^(K−112); exact only for normal halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaledLow(Vector512<uint> pairs, uint bias) =>
+        ScaledHigh(Avx512F.ShiftLeftLogical(pairs, 16), bias);
+
+    /// <summary>True when some half of the 32 has exponent field 0 (zero, subnormal) or 31 (Inf, NaN).</summary>
+    /// <remarks>Adding 1 to the exponent field maps 31 → 0 and 0 → 1: both leave bits 14..11 clear.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ushort> ZeroExponentOrSpecialMask(Vector512<uint> pairs) =>
+        Vector512.Equals((pairs.AsUInt16() + Vector512.Create((ushort)0x0400)) & Vector512.Create((ushort)0x7800), Vector512<ushort>.Zero);
+
+    /// <summary>True when some half of the 32 has exponent field 0 or 31 (see <see cref="ZeroExponentOrSpecialMask(Vector512{uint})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AnyZeroExponentOrSpecial(Vector512<uint> pairs) => ZeroExponentOrSpecialMask(pairs) != Vector512<ushort>.Zero;
+
+    /// <summary>The odd (high) halves, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ExactHigh(Vector512<uint> pairs) => Exact(pairs & Vector512.Create(0xFFFF0000u));
+
+    /// <summary>The even (low) halves, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ExactLow(Vector512<uint> pairs) => Exact(Avx512F.ShiftLeftLogical(pairs, 16));
+
+    /// <summary>
+    /// Halves held in bits 16–31 (bits 0–15 zero) → floats. Normal/Inf/NaN: exponent rebias by +224 then ·2^−112
+    /// (an Inf/NaN exponent lands on 255; the multiply quiets a signalling NaN as vcvtph2ps does). Zero/subnormal:
+    /// mantissa placed under the exponent of 0.5, minus 0.5. Both are exact; the sign is or'ed back.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exact(Vector512<uint> w)
+    {
+        var sign = w & Vector512.Create(0x80000000u);
+        var twoW = w + w;
+        var normalized = (Avx512F.ShiftRightLogical(twoW, 4) + Vector512.Create(0x70000000u)).AsSingle() * Vector512.Create(0x07800000u).AsSingle();
+        var denormalized = (Avx512F.ShiftRightLogical(twoW, 17) | Vector512.Create(0x3F000000u)).AsSingle() - Vector512.Create(0.5f);
+        var isDenormal = Vector512.LessThan(twoW, Vector512.Create(1u << 27)).AsSingle();
+        return (Vector512.ConditionalSelect(isDenormal, denormalized, normalized).AsUInt32() | sign).AsSingle();
+    }
+
+    // ---- The same on 256-bit registers (AVX2 machines) ----
+
+    /// <inheritdoc cref="ScaledHigh(Vector512{uint}, uint)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ScaledHigh(Vector256<uint> pairs, uint bias) =>
+        ((Avx2.ShiftRightArithmetic(pairs.AsInt32(), 3).AsUInt32() & Vector256.Create(SignAndPayload)) | Vector256.Create(bias)).AsSingle();
+
+    /// <inheritdoc cref="ScaledLow(Vector512{uint}, uint)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ScaledLow(Vector256<uint> pairs, uint bias) => ScaledHigh(Avx2.ShiftLeftLogical(pairs, 16), bias);
+
+    /// <inheritdoc cref="ZeroExponentOrSpecialMask(Vector512{uint})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ushort> ZeroExponentOrSpecialMask(Vector256<uint> pairs) =>
+        Vector256.Equals((pairs.AsUInt16() + Vector256.Create((ushort)0x0400)) & Vector256.Create((ushort)0x7800), Vector256<ushort>.Zero);
+
+    /// <inheritdoc cref="ExactHigh(Vector512{uint})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ExactHigh(Vector256<uint> pairs) => Exact(pairs & Vector256.Create(0xFFFF0000u));
+
+    /// <inheritdoc cref="ExactLow(Vector512{uint})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ExactLow(Vector256<uint> pairs) => Exact(Avx2.ShiftLeftLogical(pairs, 16));
+
+    /// <inheritdoc cref="Exact(Vector512{uint})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exact(Vector256<uint> w)
+    {
+        var sign = w & Vector256.Create(0x80000000u);
+        var twoW = w + w;
+        var normalized = (Avx2.ShiftRightLogical(twoW, 4) + Vector256.Create(0x70000000u)).AsSingle() * Vector256.Create(0x07800000u).AsSingle();
+        var denormalized = (Avx2.ShiftRightLogical(twoW, 17) | Vector256.Create(0x3F000000u)).AsSingle() - Vector256.Create(0.5f);
+        var isDenormal = Vector256.LessThan(twoW, Vector256.Create(1u << 27)).AsSingle();
+        return (Vector256.ConditionalSelect(isDenormal, denormalized, normalized).AsUInt32() | sign).AsSingle();
+    }
+}

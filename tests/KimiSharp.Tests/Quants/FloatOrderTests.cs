@@ -1,0 +1,188 @@
+using System.Runtime.Intrinsics;
+using KimiSharp.Quants;
+
+namespace KimiSharp.Tests.Quants;
+
+/// <summary>
+/// F16 and BF16 dot products bit-identical to ggml-cpu's own ggml_vec_dot_f16 / ggml_vec_dot_bf16 (AVX-512 build),
+/// on every SIMD path, and the integer-SIMD half → float widening they rest on, checked on all 65536 halves.
+/// </summary>
+public class FloatOrderTests
+{
+    public static readonly int[] Lengths = [1, 15, 16, 31, 32, 33, 63, 64, 65, 100, 127, 128, 200, 4096, 4111, 7168];
+
+    private static bool OracleIsAvx512Build => GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal);
+
+    private static void AssertSameBits(float expected, float actual, string what)
+    {
+        if (float.IsNaN(expected) && float.IsNaN(actual)) return;
+        Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual),
+            $"{what}: ggml {expected:R} (0x{BitConverter.SingleToUInt32Bits(expected):X8}), ours {actual:R} (0x{BitConverter.SingleToUInt32Bits(actual):X8})");
+    }
+
+    /// <summary>What vcvtph2ps gives: (float)Half, except that a signalling NaN comes out quiet (payload kept).</summary>
+    private static uint ExpectedBits(ushort h)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits((float)BitConverter.UInt16BitsToHalf(h));
+        return (h & 0x7C00) == 0x7C00 && (h & 0x3FF) != 0 ? bits | 0x00400000 : bits;
+    }
+
+    [Fact]
+    public void Every_half_converts_exactly_as_Half_does()
+    {
+        for (int h = 0; h < 65536; h++)
+        {
+            var half = BitConverter.UInt16BitsToHalf((ushort)h);
+            uint expected = ExpectedBits((ushort)h);
+            if (!Half.IsNaN(half))
+                Assert.Equal(BitConverter.SingleToUInt32Bits((float)half), expected);
+            Assert.True(expected == BitConverter.SingleToUInt32Bits(Fp16.ToFloat((ushort)h)), $"table 0x{h:X4}");
+        }
+    }
+
+    [Fact]
+    public unsafe void Vector_widening_converts_all_65536_halves_exactly()
+    {
+        // lane k of the row holds halves 2k (low) and 2k+1 (high)
+        var all = new ushort[65536];
+        for (int h = 0; h < all.Length; h++) all[h] = (ushort)h;
+        fixed (ushort* p = all)
+        {
+            for (int i = 0; i < all.Length; i += 32)
+            {
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var pairs = Vector512.Load((uint*)(p + i));
+                    CheckLanes(HalfWidening.ExactLow(pairs), HalfWidening.ExactHigh(pairs), i, 16);
+                }
+                if (Vector256.IsHardwareAccelerated)
+                    for (int half = 0; half < 2; half++)
+                    {
+                        var pairs = Vector256.Load((uint*)(p + i + 16 * half));
+                        CheckLanes(HalfWidening.ExactLow(pairs).ToVector512Unsafe(), HalfWidening.ExactHigh(pairs).ToVector512Unsafe(), i + 16 * half, 8);
+                    }
+            }
+        }
+
+        static void CheckLanes(Vector512<float> low, Vector512<float> high, int first, int lanes)
+        {
+            for (int k = 0; k < lanes; k++)
+            {
+                Assert.True(ExpectedBits((ushort)(first + 2 * k)) == BitConverter.SingleToUInt32Bits(low.GetElement(k)), $"half 0x{first + 2 * k:X4}");
+                Assert.True(ExpectedBits((ushort)(first + 2 * k + 1)) == BitConverter.SingleToUInt32Bits(high.GetElement(k)), $"half 0x{first + 2 * k + 1:X4}");
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void Scaled_widening_is_exact_for_normal_halves_and_flags_all_others()
+    {
+        var all = new ushort[65536];
+        for (int h = 0; h < all.Length; h++) all[h] = (ushort)h;
+        fixed (ushort* p = all)
+            for (int i = 0; i < all.Length; i += 32)
+            {
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var pairs = Vector512.Load((uint*)(p + i));
+                    Check(i, 16, HalfWidening.ZeroExponentOrSpecialMask(pairs),
+                        HalfWidening.ScaledLow(pairs, HalfWidening.WeightBias), HalfWidening.ScaledHigh(pairs, HalfWidening.WeightBias),
+                        HalfWidening.ScaledLow(pairs, HalfWidening.ActivationBias), HalfWidening.ScaledHigh(pairs, HalfWidening.ActivationBias));
+                }
+                if (Vector256.IsHardwareAccelerated)
+                    for (int part = 0; part < 2; part++)
+                    {
+                        var pairs = Vector256.Load((uint*)(p + i + 16 * part));
+                        Check(i + 16 * part, 8, HalfWidening.ZeroExponentOrSpecialMask(pairs).ToVector512Unsafe(),
+                            HalfWidening.ScaledLow(pairs, HalfWidening.WeightBias).ToVector512Unsafe(), HalfWidening.ScaledHigh(pairs, HalfWidening.WeightBias).ToVector512Unsafe(),
+                            HalfWidening.ScaledLow(pairs, HalfWidening.ActivationBias).ToVector512Unsafe(), HalfWidening.ScaledHigh(pairs, HalfWidening.ActivationBias).ToVector512Unsafe());
+                    }
+            }
+
+        // lane k holds halves first+2k (low) and first+2k+1 (high); the flag mask is per half
+        static void Check(int first, int lanes, Vector512<ushort> flags, Vector512<float> wLow, Vector512<float> wHigh, Vector512<float> aLow, Vector512<float> aHigh)
+        {
+            for (int j = 0; j < 2 * lanes; j++)
+            {
+                int h = first + j;
+                bool normal = (h & 0x7C00) != 0 && (h & 0x7C00) != 0x7C00;
+                Assert.True(normal == (flags.GetElement(j) == 0), $"flag of 0x{h:X4}");
+                if (!normal) continue;
+                float value = (float)BitConverter.UInt16BitsToHalf((ushort)h);
+                float w = (j & 1) == 0 ? wLow.GetElement(j / 2) : wHigh.GetElement(j / 2);
+                float a = (j & 1) == 0 ? aLow.GetElement(j / 2) : aHigh.GetElement(j / 2);
+                Assert.True(value * 65536f == w, $"weight scaling of 0x{h:X4}: {w}");
+                Assert.True(value / 65536f == a, $"activation scaling of 0x{h:X4}: {a}");
+            }
+        }
+    }
+
+    public static TheoryData<GgmlType, string> Cases()
+    {
+        var d = new TheoryData<GgmlType, string>();
+        foreach (var t in new[] { GgmlType.F16, GgmlType.BF16 })
+            foreach (var data in new[] { "uniform", "gaussian", "large", "special" })
+                d.Add(t, data);
+        return d;
+    }
+
+    /// <summary>A weight row and an activation row of <paramref name="n"/> elements in the codec's bytes.</summary>
+    private static (byte[] W, byte[] A) Rows(GgmlType t, string data, int n, int seed)
+    {
+        var rng = new Random(seed * 7919 + n);
+        float Gaussian(double sd) => (float)(sd * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        float[] w = new float[n], a = new float[n];
+        for (int i = 0; i < n; i++)
+            switch (data)
+            {
+                case "uniform":
+                    w[i] = (float)(rng.NextDouble() * 2 - 1) * 0.05f;
+                    a[i] = (float)(rng.NextDouble() * 2 - 1);
+                    break;
+                case "gaussian": // trained-weight scale: zeros and subnormal halves turn up
+                    w[i] = rng.Next(50) == 0 ? 0f : Gaussian(0.02);
+                    a[i] = rng.Next(40) == 0 ? -0f : Gaussian(rng.Next(30) == 0 ? 1e-4 : 1.0);
+                    break;
+                case "large":
+                    w[i] = Gaussian(300);
+                    a[i] = Gaussian(50);
+                    break;
+                case "special":
+                    w[i] = Gaussian(1);
+                    a[i] = Gaussian(1);
+                    break;
+            }
+        if (data == "special" && n > 2)
+        {
+            w[rng.Next(n)] = rng.Next(2) == 0 ? float.PositiveInfinity : float.NegativeInfinity;
+            if (seed % 2 == 0) a[rng.Next(n)] = float.NaN;
+        }
+        var wb = new byte[2 * n];
+        var ab = new byte[2 * n];
+        QuantCodecs.Quantize(t, w, wb);
+        ActivationQuantizer.Quantize(t, a, ab);
+        return (wb, ab);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public unsafe void VecDot_is_bit_identical_to_ggml_on_every_path(GgmlType t, string data)
+    {
+        if (!OracleIsAvx512Build) return; // the order reproduced is the AVX-512 build's
+        var codec = (BlockCodec)QuantCodecs.GetCodec(t);
+        Assert.Equal(t, codec.VecDotType);
+        foreach (int n in Lengths)
+            for (int seed = 0; seed < (n > 1000 ? 6 : 3); seed++)
+            {
+                var (w, a) = Rows(t, data, n, seed);
+                float ggml = GgmlOracle.VecDot(t, w, a, n);
+                fixed (byte* pw = w)
+                fixed (byte* pa = a)
+                {
+                    AssertSameBits(ggml, codec.VecDot(pw, pa, n), $"{t} {data} n={n} seed {seed} best path");
+                    foreach (var level in Enum.GetValues<SimdLevel>().Where(Simd.IsAvailable))
+                        AssertSameBits(ggml, codec.VecDot(level, pw, pa, n), $"{t} {data} n={n} seed {seed} {level}");
+                }
+            }
+    }
+}
