@@ -26,18 +26,22 @@ internal static unsafe class HalfDot
         int np = n & ~(Step - 1);
         // even0/odd0: elements 0–31 of a step (ggml's acc0 in lanes 0–7, acc1 in lanes 8–15); even1/odd1: 32–63.
         Vector512<float> even0 = default, odd0 = default, even1 = default, odd1 = default;
+        Vector512<short> pickLow = PickLow, pickHigh = PickHigh;
+        Vector512<uint> wBias = Vector512.Create(WeightBias), aBias = Vector512.Create(ActivationBias);
+        Vector512<ushort> one = Vector512.Create((ushort)0x0400), field = Vector512.Create((ushort)0x7800);
         for (int i = 0; i < np; i += Step)
         {
             var x0 = Vector512.Load((uint*)(x + i));
             var x1 = Vector512.Load((uint*)(x + i + 32));
             var y0 = Vector512.Load((uint*)(y + i));
             var y1 = Vector512.Load((uint*)(y + i + 32));
-            if (((ZeroExponentOrSpecialMask(x0) | ZeroExponentOrSpecialMask(x1)) | (ZeroExponentOrSpecialMask(y0) | ZeroExponentOrSpecialMask(y1))) == Vector512<ushort>.Zero)
+            var least = Vector512.Min(Vector512.Min(ExponentClass(x0, one, field), ExponentClass(x1, one, field)), Vector512.Min(ExponentClass(y0, one, field), ExponentClass(y1, one, field)));
+            if (!Vector512.EqualsAny(least, Vector512<ushort>.Zero))
             {
-                even0 = Avx512F.FusedMultiplyAdd(ScaledLow(x0, WeightBias), ScaledLow(y0, ActivationBias), even0);
-                odd0 = Avx512F.FusedMultiplyAdd(ScaledHigh(x0, WeightBias), ScaledHigh(y0, ActivationBias), odd0);
-                even1 = Avx512F.FusedMultiplyAdd(ScaledLow(x1, WeightBias), ScaledLow(y1, ActivationBias), even1);
-                odd1 = Avx512F.FusedMultiplyAdd(ScaledHigh(x1, WeightBias), ScaledHigh(y1, ActivationBias), odd1);
+                even0 = Avx512F.FusedMultiplyAdd(Scaled(x0, pickLow, wBias), Scaled(y0, pickLow, aBias), even0);
+                odd0 = Avx512F.FusedMultiplyAdd(Scaled(x0, pickHigh, wBias), Scaled(y0, pickHigh, aBias), odd0);
+                even1 = Avx512F.FusedMultiplyAdd(Scaled(x1, pickLow, wBias), Scaled(y1, pickLow, aBias), even1);
+                odd1 = Avx512F.FusedMultiplyAdd(Scaled(x1, pickHigh, wBias), Scaled(y1, pickHigh, aBias), odd1);
             }
             else
             {

@@ -31,21 +31,42 @@ internal static class HalfWidening
     // Ternary-logic table for (a & b) | c.
     private const byte AndOr = 0xEA;
 
+    /// <summary>Multipliers for vpmaddwd picking the even (low) half of each lane: lane = sign-extended half · 2^13.</summary>
+    public static Vector512<short> PickLow => Vector512.Create(0x00002000u).AsInt16();
+
+    /// <summary>Multipliers for vpmaddwd picking the odd (high) half of each lane.</summary>
+    public static Vector512<short> PickHigh => Vector512.Create(0x20000000u).AsInt16();
+
+    /// <summary>
+    /// One half per lane, scaled by 2^(K−112); exact only for normal halves. vpmaddwd with a pick multiplier leaves
+    /// the half's sign in bits 31–28 and its exponent and mantissa in bits 27–13; the ternary op then puts the bias
+    /// into bits 30–28 (pass <c>Vector512.Create(bias)</c>, hoisted by the caller).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Scaled(Vector512<uint> pairs, Vector512<short> pick, Vector512<uint> bias) =>
+        Avx512F.TernaryLogic(Avx512BW.MultiplyAddAdjacent(pairs.AsInt16(), pick).AsUInt32(), Vector512.Create(SignAndPayload), bias, AndOr).AsSingle();
+
     /// <summary>The odd (high) halves, scaled by 2^(K−112); exact only for normal halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ScaledHigh(Vector512<uint> pairs, uint bias) =>
-        Avx512F.TernaryLogic(Avx512F.ShiftRightArithmetic(pairs.AsInt32(), 3).AsUInt32(), Vector512.Create(SignAndPayload), Vector512.Create(bias), AndOr).AsSingle();
+    public static Vector512<float> ScaledHigh(Vector512<uint> pairs, uint bias) => Scaled(pairs, PickHigh, Vector512.Create(bias));
 
     /// <summary>The even (low) halves, scaled by 2^(K−112); exact only for normal halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ScaledLow(Vector512<uint> pairs, uint bias) =>
-        ScaledHigh(Avx512F.ShiftLeftLogical(pairs, 16), bias);
+    public static Vector512<float> ScaledLow(Vector512<uint> pairs, uint bias) => Scaled(pairs, PickLow, Vector512.Create(bias));
 
     /// <summary>True when some half of the 32 has exponent field 0 (zero, subnormal) or 31 (Inf, NaN).</summary>
     /// <remarks>Adding 1 to the exponent field maps 31 → 0 and 0 → 1: both leave bits 14..11 clear.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<ushort> ZeroExponentOrSpecialMask(Vector512<uint> pairs) =>
         Vector512.Equals((pairs.AsUInt16() + Vector512.Create((ushort)0x0400)) & Vector512.Create((ushort)0x7800), Vector512<ushort>.Zero);
+
+    /// <summary>
+    /// Per half: the exponent field plus one (mod 32) in bits 14–11 and zeros elsewhere, which is 0 exactly when the
+    /// field is 0 (zero, subnormal) or 31 (Inf, NaN). The unsigned minimum over several rows is 0 iff any is.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ushort> ExponentClass(Vector512<uint> pairs, Vector512<ushort> one, Vector512<ushort> field) =>
+        (pairs.AsUInt16() + one) & field;
 
     /// <summary>True when some half of the 32 has exponent field 0 or 31 (see <see cref="ZeroExponentOrSpecialMask(Vector512{uint})"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
