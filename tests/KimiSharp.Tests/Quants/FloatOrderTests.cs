@@ -117,6 +117,40 @@ public class FloatOrderTests
         }
     }
 
+    [Fact]
+    public unsafe void Exponent_class_checks_find_exactly_the_zero_subnormal_Inf_and_NaN_halves()
+    {
+        var all = new ushort[65536];
+        for (int h = 0; h < all.Length; h++) all[h] = (ushort)h;
+        fixed (ushort* p = all)
+            for (int i = 0; i < all.Length; i += 32)
+            {
+                var pairs = Vector512.Load((uint*)(p + i));
+                var sum = HalfWidening.ExponentClass(pairs, Vector512.Create((ushort)0x0400), Vector512.Create((ushort)0x7800));
+                var sum256 = Vector512.Create(
+                    HalfWidening.ExponentClass(pairs.GetLower(), Vector256.Create((ushort)0x0400), Vector256.Create((ushort)0x7800)),
+                    HalfWidening.ExponentClass(pairs.GetUpper(), Vector256.Create((ushort)0x0400), Vector256.Create((ushort)0x7800)));
+                Vector512<ushort> gfni = default, gfni256 = default;
+                if (System.Runtime.Intrinsics.X86.Gfni.V512.IsSupported)
+                    gfni = HalfWidening.ExponentClassGfni(pairs, HalfWidening.ExponentXorMatrix);
+                if (System.Runtime.Intrinsics.X86.Gfni.V256.IsSupported)
+                    gfni256 = Vector512.Create(
+                        HalfWidening.ExponentClassGfni(pairs.GetLower(), HalfWidening.ExponentXorMatrix.GetLower()),
+                        HalfWidening.ExponentClassGfni(pairs.GetUpper(), HalfWidening.ExponentXorMatrix.GetLower()));
+                for (int j = 0; j < 32; j++)
+                {
+                    int h = i + j;
+                    bool normal = (h & 0x7C00) != 0 && (h & 0x7C00) != 0x7C00;
+                    Assert.True(normal == (sum.GetElement(j) != 0), $"class of 0x{h:X4}");
+                    Assert.True(normal == (sum256.GetElement(j) != 0), $"256-bit class of 0x{h:X4}");
+                    if (System.Runtime.Intrinsics.X86.Gfni.V512.IsSupported)
+                        Assert.True(normal == (gfni.GetElement(j) >= 0x100), $"GFNI class of 0x{h:X4}");
+                    if (System.Runtime.Intrinsics.X86.Gfni.V256.IsSupported)
+                        Assert.True(normal == (gfni256.GetElement(j) >= 0x100), $"256-bit GFNI class of 0x{h:X4}");
+                }
+            }
+    }
+
     public static TheoryData<GgmlType, string> Cases()
     {
         var d = new TheoryData<GgmlType, string>();

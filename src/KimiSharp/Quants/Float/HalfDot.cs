@@ -26,29 +26,42 @@ internal static unsafe class HalfDot
         int np = n & ~(Step - 1);
         // even0/odd0: elements 0–31 of a step (ggml's acc0 in lanes 0–7, acc1 in lanes 8–15); even1/odd1: 32–63.
         Vector512<float> even0 = default, odd0 = default, even1 = default, odd1 = default;
-        Vector512<short> pickLow = PickLow, pickHigh = PickHigh;
+        Vector512<short> pickLow = PickLow;
         Vector512<uint> wBias = Vector512.Create(WeightBias), aBias = Vector512.Create(ActivationBias);
-        Vector512<ushort> one = Vector512.Create((ushort)0x0400), field = Vector512.Create((ushort)0x7800);
-        for (int i = 0; i < np; i += Step)
+        Vector512<ushort> one = Vector512.Create((ushort)0x0400), field = Vector512.Create((ushort)0x7800), belowNormal = Vector512.Create((ushort)0x0100);
+        Vector512<byte> matrix = ExponentXorMatrix;
+        int i = 0;
+        while (i < np)
         {
-            var x0 = Vector512.Load((uint*)(x + i));
-            var x1 = Vector512.Load((uint*)(x + i + 32));
-            var y0 = Vector512.Load((uint*)(y + i));
-            var y1 = Vector512.Load((uint*)(y + i + 32));
-            var least = Vector512.Min(Vector512.Min(ExponentClass(x0, one, field), ExponentClass(x1, one, field)), Vector512.Min(ExponentClass(y0, one, field), ExponentClass(y1, one, field)));
-            if (!Vector512.EqualsAny(least, Vector512<ushort>.Zero))
+            // the hot loop: steps whose 128 halves are all normal
+            for (; i < np; i += Step)
             {
+                var x0 = Vector512.Load((uint*)(x + i));
+                var x1 = Vector512.Load((uint*)(x + i + 32));
+                var y0 = Vector512.Load((uint*)(y + i));
+                var y1 = Vector512.Load((uint*)(y + i + 32));
+                bool allNormal = Gfni.V512.IsSupported
+                    ? !Vector512.LessThanAny(Vector512.Min(Vector512.Min(ExponentClassGfni(x0, matrix), ExponentClassGfni(x1, matrix)), Vector512.Min(ExponentClassGfni(y0, matrix), ExponentClassGfni(y1, matrix))), belowNormal)
+                    : !Vector512.EqualsAny(Vector512.Min(Vector512.Min(ExponentClass(x0, one, field), ExponentClass(x1, one, field)), Vector512.Min(ExponentClass(y0, one, field), ExponentClass(y1, one, field))), Vector512<ushort>.Zero);
+                if (!allNormal)
+                    break;
                 even0 = Avx512F.FusedMultiplyAdd(Scaled(x0, pickLow, wBias), Scaled(y0, pickLow, aBias), even0);
-                odd0 = Avx512F.FusedMultiplyAdd(Scaled(x0, pickHigh, wBias), Scaled(y0, pickHigh, aBias), odd0);
+                odd0 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x0, wBias), ScaledHighShift(y0, aBias), odd0);
                 even1 = Avx512F.FusedMultiplyAdd(Scaled(x1, pickLow, wBias), Scaled(y1, pickLow, aBias), even1);
-                odd1 = Avx512F.FusedMultiplyAdd(Scaled(x1, pickHigh, wBias), Scaled(y1, pickHigh, aBias), odd1);
+                odd1 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x1, wBias), ScaledHighShift(y1, aBias), odd1);
             }
-            else
+            if (i < np)
             {
+                // a step with some zero, subnormal, Inf or NaN half: exact widening
+                var x0 = Vector512.Load((uint*)(x + i));
+                var x1 = Vector512.Load((uint*)(x + i + 32));
+                var y0 = Vector512.Load((uint*)(y + i));
+                var y1 = Vector512.Load((uint*)(y + i + 32));
                 even0 = Avx512F.FusedMultiplyAdd(ExactLow(x0), ExactLow(y0), even0);
                 odd0 = Avx512F.FusedMultiplyAdd(ExactHigh(x0), ExactHigh(y0), odd0);
                 even1 = Avx512F.FusedMultiplyAdd(ExactLow(x1), ExactLow(y1), even1);
                 odd1 = Avx512F.FusedMultiplyAdd(ExactHigh(x1), ExactHigh(y1), odd1);
+                i += Step;
             }
         }
         // lanes 0–7 of even0 + even1 are (acc0 + acc2)'s even lanes, lanes 8–15 (acc1 + acc3)'s
@@ -62,46 +75,75 @@ internal static unsafe class HalfDot
     public static float Avx2(ushort* x, ushort* y, int n)
     {
         int np = n & ~(Step - 1);
-        // evenK/oddK: ggml's acc K (elements 16K..16K+15 of a step), its even and its odd lanes.
+        // evenK/oddK: ggml's acc K (elements 16K..16K+15 of a step), its even and its odd lanes. With 16 ymm registers
+        // the step is done as two halves (acc 0–1, then acc 2–3), each checked for zero/subnormal/Inf/NaN on its own.
         Vector256<float> even0 = default, odd0 = default, even1 = default, odd1 = default;
         Vector256<float> even2 = default, odd2 = default, even3 = default, odd3 = default;
-        for (int i = 0; i < np; i += Step)
+        int i = 0;
+        while (i < np)
         {
-            var x0 = Vector256.Load((uint*)(x + i));
-            var x1 = Vector256.Load((uint*)(x + i + 16));
-            var x2 = Vector256.Load((uint*)(x + i + 32));
-            var x3 = Vector256.Load((uint*)(x + i + 48));
-            var y0 = Vector256.Load((uint*)(y + i));
-            var y1 = Vector256.Load((uint*)(y + i + 16));
-            var y2 = Vector256.Load((uint*)(y + i + 32));
-            var y3 = Vector256.Load((uint*)(y + i + 48));
-            var special = (ZeroExponentOrSpecialMask(x0) | ZeroExponentOrSpecialMask(x1)) | (ZeroExponentOrSpecialMask(x2) | ZeroExponentOrSpecialMask(x3))
-                | (ZeroExponentOrSpecialMask(y0) | ZeroExponentOrSpecialMask(y1)) | (ZeroExponentOrSpecialMask(y2) | ZeroExponentOrSpecialMask(y3));
-            if (special == Vector256<ushort>.Zero)
+            // the hot loop: steps whose 128 halves are all normal
+            for (; i < np; i += Step)
             {
-                even0 = Fma.MultiplyAdd(ScaledLow(x0, WeightBias), ScaledLow(y0, ActivationBias), even0);
-                odd0 = Fma.MultiplyAdd(ScaledHigh(x0, WeightBias), ScaledHigh(y0, ActivationBias), odd0);
-                even1 = Fma.MultiplyAdd(ScaledLow(x1, WeightBias), ScaledLow(y1, ActivationBias), even1);
-                odd1 = Fma.MultiplyAdd(ScaledHigh(x1, WeightBias), ScaledHigh(y1, ActivationBias), odd1);
-                even2 = Fma.MultiplyAdd(ScaledLow(x2, WeightBias), ScaledLow(y2, ActivationBias), even2);
-                odd2 = Fma.MultiplyAdd(ScaledHigh(x2, WeightBias), ScaledHigh(y2, ActivationBias), odd2);
-                even3 = Fma.MultiplyAdd(ScaledLow(x3, WeightBias), ScaledLow(y3, ActivationBias), even3);
-                odd3 = Fma.MultiplyAdd(ScaledHigh(x3, WeightBias), ScaledHigh(y3, ActivationBias), odd3);
+                if (!AllNormal((uint*)(x + i), (uint*)(y + i)))
+                    break;
+                even0 = Fma.MultiplyAdd(ScaledLow(x + i, WeightBias), ScaledLow(y + i, ActivationBias), even0);
+                odd0 = Fma.MultiplyAdd(ScaledHigh(x + i, WeightBias), ScaledHigh(y + i, ActivationBias), odd0);
+                even1 = Fma.MultiplyAdd(ScaledLow(x + i + 16, WeightBias), ScaledLow(y + i + 16, ActivationBias), even1);
+                odd1 = Fma.MultiplyAdd(ScaledHigh(x + i + 16, WeightBias), ScaledHigh(y + i + 16, ActivationBias), odd1);
+                even2 = Fma.MultiplyAdd(ScaledLow(x + i + 32, WeightBias), ScaledLow(y + i + 32, ActivationBias), even2);
+                odd2 = Fma.MultiplyAdd(ScaledHigh(x + i + 32, WeightBias), ScaledHigh(y + i + 32, ActivationBias), odd2);
+                even3 = Fma.MultiplyAdd(ScaledLow(x + i + 48, WeightBias), ScaledLow(y + i + 48, ActivationBias), even3);
+                odd3 = Fma.MultiplyAdd(ScaledHigh(x + i + 48, WeightBias), ScaledHigh(y + i + 48, ActivationBias), odd3);
             }
-            else
+            if (i < np)
             {
-                even0 = Fma.MultiplyAdd(ExactLow(x0), ExactLow(y0), even0);
-                odd0 = Fma.MultiplyAdd(ExactHigh(x0), ExactHigh(y0), odd0);
-                even1 = Fma.MultiplyAdd(ExactLow(x1), ExactLow(y1), even1);
-                odd1 = Fma.MultiplyAdd(ExactHigh(x1), ExactHigh(y1), odd1);
-                even2 = Fma.MultiplyAdd(ExactLow(x2), ExactLow(y2), even2);
-                odd2 = Fma.MultiplyAdd(ExactHigh(x2), ExactHigh(y2), odd2);
-                even3 = Fma.MultiplyAdd(ExactLow(x3), ExactLow(y3), even3);
-                odd3 = Fma.MultiplyAdd(ExactHigh(x3), ExactHigh(y3), odd3);
+                // a step with some zero, subnormal, Inf or NaN half: exact widening
+                even0 = Fma.MultiplyAdd(ExactLow(Load(x + i)), ExactLow(Load(y + i)), even0);
+                odd0 = Fma.MultiplyAdd(ExactHigh(Load(x + i)), ExactHigh(Load(y + i)), odd0);
+                even1 = Fma.MultiplyAdd(ExactLow(Load(x + i + 16)), ExactLow(Load(y + i + 16)), even1);
+                odd1 = Fma.MultiplyAdd(ExactHigh(Load(x + i + 16)), ExactHigh(Load(y + i + 16)), odd1);
+                even2 = Fma.MultiplyAdd(ExactLow(Load(x + i + 32)), ExactLow(Load(y + i + 32)), even2);
+                odd2 = Fma.MultiplyAdd(ExactHigh(Load(x + i + 32)), ExactHigh(Load(y + i + 32)), odd2);
+                even3 = Fma.MultiplyAdd(ExactLow(Load(x + i + 48)), ExactLow(Load(y + i + 48)), even3);
+                odd3 = Fma.MultiplyAdd(ExactHigh(Load(x + i + 48)), ExactHigh(Load(y + i + 48)), odd3);
+                i += Step;
             }
         }
         float sum = EvenOddReduction.Reduce((even0 + even2) + (even1 + even3), (odd0 + odd2) + (odd1 + odd3));
         return AddLeftovers(sum, x, y, np, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Load(ushort* p) => Vector256.Load((uint*)p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ScaledLow(ushort* p, uint bias) => HalfWidening.ScaledLow(Load(p), bias);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ScaledHigh(ushort* p, uint bias) => HalfWidening.ScaledHigh(Load(p), bias);
+
+    /// <summary>True when none of the 64 halves of x and of y from here is zero, subnormal, Inf or NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AllNormal(uint* x, uint* y)
+    {
+        if (Gfni.V256.IsSupported)
+        {
+            var m = ExponentXorMatrix.GetLower();
+            var least = Vector256.Min(
+                Vector256.Min(Vector256.Min(ExponentClassGfni(Vector256.Load(x), m), ExponentClassGfni(Vector256.Load(x + 8), m)),
+                    Vector256.Min(ExponentClassGfni(Vector256.Load(x + 16), m), ExponentClassGfni(Vector256.Load(x + 24), m))),
+                Vector256.Min(Vector256.Min(ExponentClassGfni(Vector256.Load(y), m), ExponentClassGfni(Vector256.Load(y + 8), m)),
+                    Vector256.Min(ExponentClassGfni(Vector256.Load(y + 16), m), ExponentClassGfni(Vector256.Load(y + 24), m))));
+            return !Vector256.LessThanAny(least, Vector256.Create((ushort)0x0100));
+        }
+        Vector256<ushort> one = Vector256.Create((ushort)0x0400), field = Vector256.Create((ushort)0x7800);
+        var zeroIfBad = Vector256.Min(
+            Vector256.Min(Vector256.Min(ExponentClass(Vector256.Load(x), one, field), ExponentClass(Vector256.Load(x + 8), one, field)),
+                Vector256.Min(ExponentClass(Vector256.Load(x + 16), one, field), ExponentClass(Vector256.Load(x + 24), one, field))),
+            Vector256.Min(Vector256.Min(ExponentClass(Vector256.Load(y), one, field), ExponentClass(Vector256.Load(y + 8), one, field)),
+                Vector256.Min(ExponentClass(Vector256.Load(y + 16), one, field), ExponentClass(Vector256.Load(y + 24), one, field))));
+        return !Vector256.EqualsAny(zeroIfBad, Vector256<ushort>.Zero);
     }
 
     /// <summary>The same order with scalar floats (64 lane sums in an array): slow, for machines without AVX2.</summary>

@@ -46,9 +46,14 @@ internal static class HalfWidening
     public static Vector512<float> Scaled(Vector512<uint> pairs, Vector512<short> pick, Vector512<uint> bias) =>
         Avx512F.TernaryLogic(Avx512BW.MultiplyAddAdjacent(pairs.AsInt16(), pick).AsUInt32(), Vector512.Create(SignAndPayload), bias, AndOr).AsSingle();
 
+    /// <summary>The odd (high) halves as <see cref="Scaled"/> does, by an arithmetic shift instead of vpmaddwd (another port).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaledHighShift(Vector512<uint> pairs, Vector512<uint> bias) =>
+        Avx512F.TernaryLogic(Avx512F.ShiftRightArithmetic(pairs.AsInt32(), 3).AsUInt32(), Vector512.Create(SignAndPayload), bias, AndOr).AsSingle();
+
     /// <summary>The odd (high) halves, scaled by 2^(K−112); exact only for normal halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ScaledHigh(Vector512<uint> pairs, uint bias) => Scaled(pairs, PickHigh, Vector512.Create(bias));
+    public static Vector512<float> ScaledHigh(Vector512<uint> pairs, uint bias) => ScaledHighShift(pairs, Vector512.Create(bias));
 
     /// <summary>The even (low) halves, scaled by 2^(K−112); exact only for normal halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -67,6 +72,19 @@ internal static class HalfWidening
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<ushort> ExponentClass(Vector512<uint> pairs, Vector512<ushort> one, Vector512<ushort> field) =>
         (pairs.AsUInt16() + one) & field;
+
+    /// <summary>
+    /// GF(2) affine matrix for vgf2p8affineqb: each output byte's bits 0–3 are E4⊕E3, E3⊕E2, E2⊕E1, E1⊕E0 of the
+    /// byte's bits 6–2, which in a half's high byte are its exponent field. All four are 0 exactly when the field is
+    /// all zeros or all ones, so per half the result is &lt; 0x100 iff the half is zero, subnormal, Inf or NaN (the low
+    /// byte, transformed too, only adds 0–0xFF). Rows are stored last byte first: output bit i uses byte 7 − i.
+    /// </summary>
+    public static Vector512<byte> ExponentXorMatrix => Vector512.Create(0x6030180C_00000000ul).AsByte();
+
+    /// <summary>Per half: &lt; 0x100 iff its exponent field is 0 or 31 (one GFNI op; see <see cref="ExponentXorMatrix"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ushort> ExponentClassGfni(Vector512<uint> pairs, Vector512<byte> matrix) =>
+        Gfni.V512.GaloisFieldAffineTransform(pairs.AsByte(), matrix, 0).AsUInt16();
 
     /// <summary>True when some half of the 32 has exponent field 0 or 31 (see <see cref="ZeroExponentOrSpecialMask(Vector512{uint})"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -98,14 +116,33 @@ internal static class HalfWidening
 
     // ---- The same on 256-bit registers (AVX2 machines) ----
 
+    /// <inheritdoc cref="Scaled(Vector512{uint}, Vector512{short}, Vector512{uint})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Scaled(Vector256<uint> pairs, Vector256<short> pick, Vector256<uint> bias) =>
+        ((Avx2.MultiplyAddAdjacent(pairs.AsInt16(), pick).AsUInt32() & Vector256.Create(SignAndPayload)) | bias).AsSingle();
+
+    /// <inheritdoc cref="ScaledHighShift(Vector512{uint}, Vector512{uint})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ScaledHighShift(Vector256<uint> pairs, Vector256<uint> bias) =>
+        ((Avx2.ShiftRightArithmetic(pairs.AsInt32(), 3).AsUInt32() & Vector256.Create(SignAndPayload)) | bias).AsSingle();
+
     /// <inheritdoc cref="ScaledHigh(Vector512{uint}, uint)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ScaledHigh(Vector256<uint> pairs, uint bias) =>
-        ((Avx2.ShiftRightArithmetic(pairs.AsInt32(), 3).AsUInt32() & Vector256.Create(SignAndPayload)) | Vector256.Create(bias)).AsSingle();
+    public static Vector256<float> ScaledHigh(Vector256<uint> pairs, uint bias) => ScaledHighShift(pairs, Vector256.Create(bias));
 
     /// <inheritdoc cref="ScaledLow(Vector512{uint}, uint)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ScaledLow(Vector256<uint> pairs, uint bias) => ScaledHigh(Avx2.ShiftLeftLogical(pairs, 16), bias);
+    public static Vector256<float> ScaledLow(Vector256<uint> pairs, uint bias) => Scaled(pairs, PickLow.GetLower(), Vector256.Create(bias));
+
+    /// <inheritdoc cref="ExponentClass(Vector512{uint}, Vector512{ushort}, Vector512{ushort})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ushort> ExponentClass(Vector256<uint> pairs, Vector256<ushort> one, Vector256<ushort> field) =>
+        (pairs.AsUInt16() + one) & field;
+
+    /// <inheritdoc cref="ExponentClassGfni(Vector512{uint}, Vector512{byte})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ushort> ExponentClassGfni(Vector256<uint> pairs, Vector256<byte> matrix) =>
+        Gfni.V256.GaloisFieldAffineTransform(pairs.AsByte(), matrix, 0).AsUInt16();
 
     /// <inheritdoc cref="ZeroExponentOrSpecialMask(Vector512{uint})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
