@@ -52,15 +52,31 @@ internal static unsafe class HalfDot
             }
             if (i < np)
             {
-                // a step with some zero, subnormal, Inf or NaN half: exact widening
+                // a step with some zero, subnormal, Inf or NaN half: exact widening for the 32-element half(s) holding it
                 var x0 = Vector512.Load((uint*)(x + i));
                 var x1 = Vector512.Load((uint*)(x + i + 32));
                 var y0 = Vector512.Load((uint*)(y + i));
                 var y1 = Vector512.Load((uint*)(y + i + 32));
-                even0 = Avx512F.FusedMultiplyAdd(ExactLow(x0), ExactLow(y0), even0);
-                odd0 = Avx512F.FusedMultiplyAdd(ExactHigh(x0), ExactHigh(y0), odd0);
-                even1 = Avx512F.FusedMultiplyAdd(ExactLow(x1), ExactLow(y1), even1);
-                odd1 = Avx512F.FusedMultiplyAdd(ExactHigh(x1), ExactHigh(y1), odd1);
+                if (AllNormal(x0, y0, one, field))
+                {
+                    even0 = Avx512F.FusedMultiplyAdd(Scaled(x0, pickLow, wBias), Scaled(y0, pickLow, aBias), even0);
+                    odd0 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x0, wBias), ScaledHighShift(y0, aBias), odd0);
+                }
+                else
+                {
+                    even0 = Avx512F.FusedMultiplyAdd(ExactLow(x0), ExactLow(y0), even0);
+                    odd0 = Avx512F.FusedMultiplyAdd(ExactHigh(x0), ExactHigh(y0), odd0);
+                }
+                if (AllNormal(x1, y1, one, field))
+                {
+                    even1 = Avx512F.FusedMultiplyAdd(Scaled(x1, pickLow, wBias), Scaled(y1, pickLow, aBias), even1);
+                    odd1 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x1, wBias), ScaledHighShift(y1, aBias), odd1);
+                }
+                else
+                {
+                    even1 = Avx512F.FusedMultiplyAdd(ExactLow(x1), ExactLow(y1), even1);
+                    odd1 = Avx512F.FusedMultiplyAdd(ExactHigh(x1), ExactHigh(y1), odd1);
+                }
                 i += Step;
             }
         }
@@ -70,6 +86,11 @@ internal static unsafe class HalfDot
         float sum = EvenOddReduction.Reduce(even.GetLower() + even.GetUpper(), odd.GetLower() + odd.GetUpper());
         return AddLeftovers(sum, x, y, np, n);
     }
+
+    /// <summary>True when none of the 32 halves of x and of y is zero, subnormal, Inf or NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AllNormal(Vector512<uint> x, Vector512<uint> y, Vector512<ushort> one, Vector512<ushort> field) =>
+        !Vector512.EqualsAny(Vector512.Min(ExponentClass(x, one, field), ExponentClass(y, one, field)), Vector512<ushort>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Avx2(ushort* x, ushort* y, int n)
