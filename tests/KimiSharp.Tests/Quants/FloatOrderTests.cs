@@ -151,6 +151,51 @@ public class FloatOrderTests
             }
     }
 
+    [Fact]
+    public unsafe void Scaled_pairs_multiply_to_the_exact_product_of_every_normal_weight_half()
+    {
+        // activation halves of both signs across the exponent range
+        var activations = new List<ushort> { 0x0400, 0x8400, 0x7BFF, 0xFBFF, 0x3C00, 0xBC00, 0x0401, 0x87FF, 0x3555, 0xC000 };
+        var rng = new Random(3);
+        while (activations.Count < 48)
+        {
+            ushort h = (ushort)rng.Next(65536);
+            if ((h & 0x7C00) != 0 && (h & 0x7C00) != 0x7C00) activations.Add(h);
+        }
+        var weights = new ushort[65536];
+        for (int h = 0; h < weights.Length; h++) weights[h] = (ushort)h;
+        var act = new ushort[32];
+        fixed (ushort* w = weights)
+        fixed (ushort* a = act)
+            foreach (ushort ah in activations)
+            {
+                Array.Fill(act, ah);
+                float av = (float)BitConverter.UInt16BitsToHalf(ah);
+                for (int i = 0; i < weights.Length; i += 32)
+                {
+                    var wp = Vector512.Load((uint*)(w + i));
+                    var ap = Vector512.Load((uint*)a);
+                    var (wl, al) = HalfWidening.ScaledPair(wp, ap, HalfWidening.PickLow, Vector512.Create(HalfWidening.BiasBits));
+                    var (wh, ahi) = HalfWidening.ScaledPair(wp, ap, HalfWidening.PickHigh, Vector512.Create(HalfWidening.BiasBits));
+                    var (wl2, al2) = HalfWidening.ScaledPair(wp.GetLower(), ap.GetLower(), HalfWidening.PickLow.GetLower(), Vector256.Create(HalfWidening.BiasBits));
+                    var (wh2, ah2) = HalfWidening.ScaledPair(wp.GetLower(), ap.GetLower(), HalfWidening.PickHigh.GetLower(), Vector256.Create(HalfWidening.BiasBits));
+                    for (int j = 0; j < 32; j++)
+                    {
+                        int h = i + j;
+                        if ((h & 0x7C00) == 0 || (h & 0x7C00) == 0x7C00) continue;
+                        float expected = (float)BitConverter.UInt16BitsToHalf((ushort)h) * av; // exact in float
+                        float ours = (j & 1) == 0 ? wl.GetElement(j / 2) * al.GetElement(j / 2) : wh.GetElement(j / 2) * ahi.GetElement(j / 2);
+                        Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(ours), $"0x{h:X4} × 0x{ah:X4}: {ours} vs {expected}");
+                        if (j < 16)
+                        {
+                            float ours256 = (j & 1) == 0 ? wl2.GetElement(j / 2) * al2.GetElement(j / 2) : wh2.GetElement(j / 2) * ah2.GetElement(j / 2);
+                            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(ours256), $"256-bit 0x{h:X4} × 0x{ah:X4}");
+                        }
+                    }
+                }
+            }
+    }
+
     public static TheoryData<GgmlType, string> Cases()
     {
         var d = new TheoryData<GgmlType, string>();

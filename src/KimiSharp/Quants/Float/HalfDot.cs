@@ -26,8 +26,8 @@ internal static unsafe class HalfDot
         int np = n & ~(Step - 1);
         // even0/odd0: elements 0–31 of a step (ggml's acc0 in lanes 0–7, acc1 in lanes 8–15); even1/odd1: 32–63.
         Vector512<float> even0 = default, odd0 = default, even1 = default, odd1 = default;
-        Vector512<short> pickLow = PickLow;
-        Vector512<uint> wBias = Vector512.Create(WeightBias), aBias = Vector512.Create(ActivationBias);
+        Vector512<short> pickLow = PickLow, pickHigh = PickHigh;
+        Vector512<uint> biasBits = Vector512.Create(BiasBits);
         Vector512<ushort> one = Vector512.Create((ushort)0x0400), field = Vector512.Create((ushort)0x7800), belowNormal = Vector512.Create((ushort)0x0100);
         Vector512<byte> matrix = ExponentXorMatrix;
         int i = 0;
@@ -45,10 +45,14 @@ internal static unsafe class HalfDot
                     : !Vector512.EqualsAny(Vector512.Min(Vector512.Min(ExponentClass(x0, one, field), ExponentClass(x1, one, field)), Vector512.Min(ExponentClass(y0, one, field), ExponentClass(y1, one, field))), Vector512<ushort>.Zero);
                 if (!allNormal)
                     break;
-                even0 = Avx512F.FusedMultiplyAdd(Scaled(x0, pickLow, wBias), Scaled(y0, pickLow, aBias), even0);
-                odd0 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x0, wBias), ScaledHighShift(y0, aBias), odd0);
-                even1 = Avx512F.FusedMultiplyAdd(Scaled(x1, pickLow, wBias), Scaled(y1, pickLow, aBias), even1);
-                odd1 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x1, wBias), ScaledHighShift(y1, aBias), odd1);
+                var (w, a) = ScaledPair(x0, y0, pickLow, biasBits);
+                even0 = Avx512F.FusedMultiplyAdd(w, a, even0);
+                (w, a) = ScaledPair(x0, y0, pickHigh, biasBits);
+                odd0 = Avx512F.FusedMultiplyAdd(w, a, odd0);
+                (w, a) = ScaledPair(x1, y1, pickLow, biasBits);
+                even1 = Avx512F.FusedMultiplyAdd(w, a, even1);
+                (w, a) = ScaledPair(x1, y1, pickHigh, biasBits);
+                odd1 = Avx512F.FusedMultiplyAdd(w, a, odd1);
             }
             if (i < np)
             {
@@ -59,8 +63,10 @@ internal static unsafe class HalfDot
                 var y1 = Vector512.Load((uint*)(y + i + 32));
                 if (AllNormal(x0, y0, one, field))
                 {
-                    even0 = Avx512F.FusedMultiplyAdd(Scaled(x0, pickLow, wBias), Scaled(y0, pickLow, aBias), even0);
-                    odd0 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x0, wBias), ScaledHighShift(y0, aBias), odd0);
+                    var (w, a) = ScaledPair(x0, y0, pickLow, biasBits);
+                    even0 = Avx512F.FusedMultiplyAdd(w, a, even0);
+                    (w, a) = ScaledPair(x0, y0, pickHigh, biasBits);
+                    odd0 = Avx512F.FusedMultiplyAdd(w, a, odd0);
                 }
                 else
                 {
@@ -69,8 +75,10 @@ internal static unsafe class HalfDot
                 }
                 if (AllNormal(x1, y1, one, field))
                 {
-                    even1 = Avx512F.FusedMultiplyAdd(Scaled(x1, pickLow, wBias), Scaled(y1, pickLow, aBias), even1);
-                    odd1 = Avx512F.FusedMultiplyAdd(ScaledHighShift(x1, wBias), ScaledHighShift(y1, aBias), odd1);
+                    var (w, a) = ScaledPair(x1, y1, pickLow, biasBits);
+                    even1 = Avx512F.FusedMultiplyAdd(w, a, even1);
+                    (w, a) = ScaledPair(x1, y1, pickHigh, biasBits);
+                    odd1 = Avx512F.FusedMultiplyAdd(w, a, odd1);
                 }
                 else
                 {
@@ -100,6 +108,8 @@ internal static unsafe class HalfDot
         // the step is done as two halves (acc 0–1, then acc 2–3), each checked for zero/subnormal/Inf/NaN on its own.
         Vector256<float> even0 = default, odd0 = default, even1 = default, odd1 = default;
         Vector256<float> even2 = default, odd2 = default, even3 = default, odd3 = default;
+        Vector256<short> pickLow = PickLow.GetLower(), pickHigh = PickHigh.GetLower();
+        Vector256<uint> biasBits = Vector256.Create(BiasBits);
         int i = 0;
         while (i < np)
         {
@@ -108,14 +118,22 @@ internal static unsafe class HalfDot
             {
                 if (!AllNormal((uint*)(x + i), (uint*)(y + i)))
                     break;
-                even0 = Fma.MultiplyAdd(ScaledLow(x + i, WeightBias), ScaledLow(y + i, ActivationBias), even0);
-                odd0 = Fma.MultiplyAdd(ScaledHigh(x + i, WeightBias), ScaledHigh(y + i, ActivationBias), odd0);
-                even1 = Fma.MultiplyAdd(ScaledLow(x + i + 16, WeightBias), ScaledLow(y + i + 16, ActivationBias), even1);
-                odd1 = Fma.MultiplyAdd(ScaledHigh(x + i + 16, WeightBias), ScaledHigh(y + i + 16, ActivationBias), odd1);
-                even2 = Fma.MultiplyAdd(ScaledLow(x + i + 32, WeightBias), ScaledLow(y + i + 32, ActivationBias), even2);
-                odd2 = Fma.MultiplyAdd(ScaledHigh(x + i + 32, WeightBias), ScaledHigh(y + i + 32, ActivationBias), odd2);
-                even3 = Fma.MultiplyAdd(ScaledLow(x + i + 48, WeightBias), ScaledLow(y + i + 48, ActivationBias), even3);
-                odd3 = Fma.MultiplyAdd(ScaledHigh(x + i + 48, WeightBias), ScaledHigh(y + i + 48, ActivationBias), odd3);
+                var (w0, a0) = ScaledPair(Load(x + i), Load(y + i), pickLow, biasBits);
+                even0 = Fma.MultiplyAdd(w0, a0, even0);
+                (w0, a0) = ScaledPair(Load(x + i), Load(y + i), pickHigh, biasBits);
+                odd0 = Fma.MultiplyAdd(w0, a0, odd0);
+                var (w1, a1) = ScaledPair(Load(x + i + 16), Load(y + i + 16), pickLow, biasBits);
+                even1 = Fma.MultiplyAdd(w1, a1, even1);
+                (w1, a1) = ScaledPair(Load(x + i + 16), Load(y + i + 16), pickHigh, biasBits);
+                odd1 = Fma.MultiplyAdd(w1, a1, odd1);
+                var (w2, a2) = ScaledPair(Load(x + i + 32), Load(y + i + 32), pickLow, biasBits);
+                even2 = Fma.MultiplyAdd(w2, a2, even2);
+                (w2, a2) = ScaledPair(Load(x + i + 32), Load(y + i + 32), pickHigh, biasBits);
+                odd2 = Fma.MultiplyAdd(w2, a2, odd2);
+                var (w3, a3) = ScaledPair(Load(x + i + 48), Load(y + i + 48), pickLow, biasBits);
+                even3 = Fma.MultiplyAdd(w3, a3, even3);
+                (w3, a3) = ScaledPair(Load(x + i + 48), Load(y + i + 48), pickHigh, biasBits);
+                odd3 = Fma.MultiplyAdd(w3, a3, odd3);
             }
             if (i < np)
             {
@@ -137,12 +155,6 @@ internal static unsafe class HalfDot
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Load(ushort* p) => Vector256.Load((uint*)p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ScaledLow(ushort* p, uint bias) => HalfWidening.ScaledLow(Load(p), bias);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ScaledHigh(ushort* p, uint bias) => HalfWidening.ScaledHigh(Load(p), bias);
 
     /// <summary>True when none of the 64 halves of x and of y from here is zero, subnormal, Inf or NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
