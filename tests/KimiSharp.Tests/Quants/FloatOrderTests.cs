@@ -75,49 +75,6 @@ public class FloatOrderTests
     }
 
     [Fact]
-    public unsafe void Scaled_widening_is_exact_for_normal_halves_and_flags_all_others()
-    {
-        var all = new ushort[65536];
-        for (int h = 0; h < all.Length; h++) all[h] = (ushort)h;
-        fixed (ushort* p = all)
-            for (int i = 0; i < all.Length; i += 32)
-            {
-                if (Vector512.IsHardwareAccelerated)
-                {
-                    var pairs = Vector512.Load((uint*)(p + i));
-                    Check(i, 16, HalfWidening.ZeroExponentOrSpecialMask(pairs),
-                        HalfWidening.ScaledLow(pairs, HalfWidening.WeightBias), HalfWidening.ScaledHigh(pairs, HalfWidening.WeightBias),
-                        HalfWidening.ScaledLow(pairs, HalfWidening.ActivationBias), HalfWidening.ScaledHigh(pairs, HalfWidening.ActivationBias));
-                }
-                if (Vector256.IsHardwareAccelerated)
-                    for (int part = 0; part < 2; part++)
-                    {
-                        var pairs = Vector256.Load((uint*)(p + i + 16 * part));
-                        Check(i + 16 * part, 8, HalfWidening.ZeroExponentOrSpecialMask(pairs).ToVector512Unsafe(),
-                            HalfWidening.ScaledLow(pairs, HalfWidening.WeightBias).ToVector512Unsafe(), HalfWidening.ScaledHigh(pairs, HalfWidening.WeightBias).ToVector512Unsafe(),
-                            HalfWidening.ScaledLow(pairs, HalfWidening.ActivationBias).ToVector512Unsafe(), HalfWidening.ScaledHigh(pairs, HalfWidening.ActivationBias).ToVector512Unsafe());
-                    }
-            }
-
-        // lane k holds halves first+2k (low) and first+2k+1 (high); the flag mask is per half
-        static void Check(int first, int lanes, Vector512<ushort> flags, Vector512<float> wLow, Vector512<float> wHigh, Vector512<float> aLow, Vector512<float> aHigh)
-        {
-            for (int j = 0; j < 2 * lanes; j++)
-            {
-                int h = first + j;
-                bool normal = (h & 0x7C00) != 0 && (h & 0x7C00) != 0x7C00;
-                Assert.True(normal == (flags.GetElement(j) == 0), $"flag of 0x{h:X4}");
-                if (!normal) continue;
-                float value = (float)BitConverter.UInt16BitsToHalf((ushort)h);
-                float w = (j & 1) == 0 ? wLow.GetElement(j / 2) : wHigh.GetElement(j / 2);
-                float a = (j & 1) == 0 ? aLow.GetElement(j / 2) : aHigh.GetElement(j / 2);
-                Assert.True(value * 65536f == w, $"weight scaling of 0x{h:X4}: {w}");
-                Assert.True(value / 65536f == a, $"activation scaling of 0x{h:X4}: {a}");
-            }
-        }
-    }
-
-    [Fact]
     public unsafe void Exponent_class_checks_find_exactly_the_zero_subnormal_Inf_and_NaN_halves()
     {
         var all = new ushort[65536];

@@ -13,9 +13,11 @@ namespace KimiSharp.Quants;
 /// mul+add agree and only the order of the sums matters.
 /// <para>Our registers hold the same 64 lane sums in an even/odd layout (see <see cref="HalfWidening"/>): each of
 /// our lanes accumulates the same products in the same order as one of ggml's, and the final combination undoes the
-/// permutation (<see cref="EvenOddReduction"/>).</para>
+/// permutation (<see cref="EvenOddReduction"/>). Steps whose halves are all normal take the 3-op widening
+/// (<see cref="HalfWidening.ScaledPair(Vector512{uint}, Vector512{uint}, Vector512{short}, Vector512{uint})"/>);
+/// a 32-element half-step holding a zero, subnormal, Inf or NaN takes the exact one.</para>
 /// </summary>
-internal static unsafe class HalfDot
+internal static unsafe partial class HalfDot
 {
     /// <summary>Elements per step of the main loop (four accumulators of 16 lanes).</summary>
     public const int Step = 64;
@@ -26,10 +28,7 @@ internal static unsafe class HalfDot
         int np = n & ~(Step - 1);
         // even0/odd0: elements 0–31 of a step (ggml's acc0 in lanes 0–7, acc1 in lanes 8–15); even1/odd1: 32–63.
         Vector512<float> even0 = default, odd0 = default, even1 = default, odd1 = default;
-        Vector512<short> pickLow = PickLow, pickHigh = PickHigh;
-        Vector512<uint> biasBits = Vector512.Create(BiasBits);
-        Vector512<ushort> one = Vector512.Create((ushort)0x0400), field = Vector512.Create((ushort)0x7800), belowNormal = Vector512.Create((ushort)0x0100);
-        Vector512<byte> matrix = ExponentXorMatrix;
+        var k = new Constants512(PickLow, PickHigh, Vector512.Create(BiasBits), Vector512.Create((ushort)0x0400), Vector512.Create((ushort)0x7800), Vector512.Create((ushort)0x0100), ExponentXorMatrix);
         int i = 0;
         while (i < np)
         {
@@ -41,50 +40,22 @@ internal static unsafe class HalfDot
                 var y0 = Vector512.Load((uint*)(y + i));
                 var y1 = Vector512.Load((uint*)(y + i + 32));
                 bool allNormal = Gfni.V512.IsSupported
-                    ? !Vector512.LessThanAny(Vector512.Min(Vector512.Min(ExponentClassGfni(x0, matrix), ExponentClassGfni(x1, matrix)), Vector512.Min(ExponentClassGfni(y0, matrix), ExponentClassGfni(y1, matrix))), belowNormal)
-                    : !Vector512.EqualsAny(Vector512.Min(Vector512.Min(ExponentClass(x0, one, field), ExponentClass(x1, one, field)), Vector512.Min(ExponentClass(y0, one, field), ExponentClass(y1, one, field))), Vector512<ushort>.Zero);
+                    ? !Vector512.LessThanAny(Vector512.Min(Vector512.Min(ExponentClassGfni(x0, k.Matrix), ExponentClassGfni(x1, k.Matrix)), Vector512.Min(ExponentClassGfni(y0, k.Matrix), ExponentClassGfni(y1, k.Matrix))), k.BelowNormal)
+                    : !Vector512.EqualsAny(Vector512.Min(Vector512.Min(ExponentClass(x0, k.One, k.Field), ExponentClass(x1, k.One, k.Field)), Vector512.Min(ExponentClass(y0, k.One, k.Field), ExponentClass(y1, k.One, k.Field))), Vector512<ushort>.Zero);
                 if (!allNormal)
                     break;
-                var (w, a) = ScaledPair(x0, y0, pickLow, biasBits);
-                even0 = Avx512F.FusedMultiplyAdd(w, a, even0);
-                (w, a) = ScaledPair(x0, y0, pickHigh, biasBits);
-                odd0 = Avx512F.FusedMultiplyAdd(w, a, odd0);
-                (w, a) = ScaledPair(x1, y1, pickLow, biasBits);
-                even1 = Avx512F.FusedMultiplyAdd(w, a, even1);
-                (w, a) = ScaledPair(x1, y1, pickHigh, biasBits);
-                odd1 = Avx512F.FusedMultiplyAdd(w, a, odd1);
+                (even0, odd0) = AccumulateNormal(x0, y0, even0, odd0, k);
+                (even1, odd1) = AccumulateNormal(x1, y1, even1, odd1, k);
             }
             if (i < np)
             {
-                // a step with some zero, subnormal, Inf or NaN half: exact widening for the 32-element half(s) holding it
+                // a step with some zero, subnormal, Inf or NaN half: the exact widening where it is
                 var x0 = Vector512.Load((uint*)(x + i));
                 var x1 = Vector512.Load((uint*)(x + i + 32));
                 var y0 = Vector512.Load((uint*)(y + i));
                 var y1 = Vector512.Load((uint*)(y + i + 32));
-                if (AllNormal(x0, y0, one, field))
-                {
-                    var (w, a) = ScaledPair(x0, y0, pickLow, biasBits);
-                    even0 = Avx512F.FusedMultiplyAdd(w, a, even0);
-                    (w, a) = ScaledPair(x0, y0, pickHigh, biasBits);
-                    odd0 = Avx512F.FusedMultiplyAdd(w, a, odd0);
-                }
-                else
-                {
-                    even0 = Avx512F.FusedMultiplyAdd(ExactLow(x0), ExactLow(y0), even0);
-                    odd0 = Avx512F.FusedMultiplyAdd(ExactHigh(x0), ExactHigh(y0), odd0);
-                }
-                if (AllNormal(x1, y1, one, field))
-                {
-                    var (w, a) = ScaledPair(x1, y1, pickLow, biasBits);
-                    even1 = Avx512F.FusedMultiplyAdd(w, a, even1);
-                    (w, a) = ScaledPair(x1, y1, pickHigh, biasBits);
-                    odd1 = Avx512F.FusedMultiplyAdd(w, a, odd1);
-                }
-                else
-                {
-                    even1 = Avx512F.FusedMultiplyAdd(ExactLow(x1), ExactLow(y1), even1);
-                    odd1 = Avx512F.FusedMultiplyAdd(ExactHigh(x1), ExactHigh(y1), odd1);
-                }
+                (even0, odd0) = AllNormal(x0, y0, k) ? AccumulateNormal(x0, y0, even0, odd0, k) : AccumulateExact(x0, y0, even0, odd0);
+                (even1, odd1) = AllNormal(x1, y1, k) ? AccumulateNormal(x1, y1, even1, odd1, k) : AccumulateExact(x1, y1, even1, odd1);
                 i += Step;
             }
         }
@@ -95,89 +66,30 @@ internal static unsafe class HalfDot
         return AddLeftovers(sum, x, y, np, n);
     }
 
+    /// <summary>Loop constants (kept in registers).</summary>
+    private readonly record struct Constants512(
+        Vector512<short> PickLow, Vector512<short> PickHigh, Vector512<uint> BiasBits,
+        Vector512<ushort> One, Vector512<ushort> Field, Vector512<ushort> BelowNormal, Vector512<byte> Matrix);
+
+    /// <summary>even/odd += the 32 products of x and y, all of them normal halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Even, Vector512<float> Odd) AccumulateNormal(Vector512<uint> x, Vector512<uint> y, Vector512<float> even, Vector512<float> odd, in Constants512 k)
+    {
+        var (w, a) = ScaledPair(x, y, k.PickLow, k.BiasBits);
+        even = Avx512F.FusedMultiplyAdd(w, a, even);
+        (w, a) = ScaledPair(x, y, k.PickHigh, k.BiasBits);
+        return (even, Avx512F.FusedMultiplyAdd(w, a, odd));
+    }
+
+    /// <summary>even/odd += the 32 products of x and y, any halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Even, Vector512<float> Odd) AccumulateExact(Vector512<uint> x, Vector512<uint> y, Vector512<float> even, Vector512<float> odd) =>
+        (Avx512F.FusedMultiplyAdd(ExactLow(x), ExactLow(y), even), Avx512F.FusedMultiplyAdd(ExactHigh(x), ExactHigh(y), odd));
+
     /// <summary>True when none of the 32 halves of x and of y is zero, subnormal, Inf or NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool AllNormal(Vector512<uint> x, Vector512<uint> y, Vector512<ushort> one, Vector512<ushort> field) =>
-        !Vector512.EqualsAny(Vector512.Min(ExponentClass(x, one, field), ExponentClass(y, one, field)), Vector512<ushort>.Zero);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Avx2(ushort* x, ushort* y, int n)
-    {
-        int np = n & ~(Step - 1);
-        // evenK/oddK: ggml's acc K (elements 16K..16K+15 of a step), its even and its odd lanes. With 16 ymm registers
-        // the step is done as two halves (acc 0–1, then acc 2–3), each checked for zero/subnormal/Inf/NaN on its own.
-        Vector256<float> even0 = default, odd0 = default, even1 = default, odd1 = default;
-        Vector256<float> even2 = default, odd2 = default, even3 = default, odd3 = default;
-        Vector256<short> pickLow = PickLow.GetLower(), pickHigh = PickHigh.GetLower();
-        Vector256<uint> biasBits = Vector256.Create(BiasBits);
-        int i = 0;
-        while (i < np)
-        {
-            // the hot loop: steps whose 128 halves are all normal
-            for (; i < np; i += Step)
-            {
-                if (!AllNormal((uint*)(x + i), (uint*)(y + i)))
-                    break;
-                var (w0, a0) = ScaledPair(Load(x + i), Load(y + i), pickLow, biasBits);
-                even0 = Fma.MultiplyAdd(w0, a0, even0);
-                (w0, a0) = ScaledPair(Load(x + i), Load(y + i), pickHigh, biasBits);
-                odd0 = Fma.MultiplyAdd(w0, a0, odd0);
-                var (w1, a1) = ScaledPair(Load(x + i + 16), Load(y + i + 16), pickLow, biasBits);
-                even1 = Fma.MultiplyAdd(w1, a1, even1);
-                (w1, a1) = ScaledPair(Load(x + i + 16), Load(y + i + 16), pickHigh, biasBits);
-                odd1 = Fma.MultiplyAdd(w1, a1, odd1);
-                var (w2, a2) = ScaledPair(Load(x + i + 32), Load(y + i + 32), pickLow, biasBits);
-                even2 = Fma.MultiplyAdd(w2, a2, even2);
-                (w2, a2) = ScaledPair(Load(x + i + 32), Load(y + i + 32), pickHigh, biasBits);
-                odd2 = Fma.MultiplyAdd(w2, a2, odd2);
-                var (w3, a3) = ScaledPair(Load(x + i + 48), Load(y + i + 48), pickLow, biasBits);
-                even3 = Fma.MultiplyAdd(w3, a3, even3);
-                (w3, a3) = ScaledPair(Load(x + i + 48), Load(y + i + 48), pickHigh, biasBits);
-                odd3 = Fma.MultiplyAdd(w3, a3, odd3);
-            }
-            if (i < np)
-            {
-                // a step with some zero, subnormal, Inf or NaN half: exact widening
-                even0 = Fma.MultiplyAdd(ExactLow(Load(x + i)), ExactLow(Load(y + i)), even0);
-                odd0 = Fma.MultiplyAdd(ExactHigh(Load(x + i)), ExactHigh(Load(y + i)), odd0);
-                even1 = Fma.MultiplyAdd(ExactLow(Load(x + i + 16)), ExactLow(Load(y + i + 16)), even1);
-                odd1 = Fma.MultiplyAdd(ExactHigh(Load(x + i + 16)), ExactHigh(Load(y + i + 16)), odd1);
-                even2 = Fma.MultiplyAdd(ExactLow(Load(x + i + 32)), ExactLow(Load(y + i + 32)), even2);
-                odd2 = Fma.MultiplyAdd(ExactHigh(Load(x + i + 32)), ExactHigh(Load(y + i + 32)), odd2);
-                even3 = Fma.MultiplyAdd(ExactLow(Load(x + i + 48)), ExactLow(Load(y + i + 48)), even3);
-                odd3 = Fma.MultiplyAdd(ExactHigh(Load(x + i + 48)), ExactHigh(Load(y + i + 48)), odd3);
-                i += Step;
-            }
-        }
-        float sum = EvenOddReduction.Reduce((even0 + even2) + (even1 + even3), (odd0 + odd2) + (odd1 + odd3));
-        return AddLeftovers(sum, x, y, np, n);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Load(ushort* p) => Vector256.Load((uint*)p);
-
-    /// <summary>True when none of the 64 halves of x and of y from here is zero, subnormal, Inf or NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool AllNormal(uint* x, uint* y)
-    {
-        if (Gfni.V256.IsSupported)
-        {
-            var m = ExponentXorMatrix.GetLower();
-            var least = Vector256.Min(
-                Vector256.Min(Vector256.Min(ExponentClassGfni(Vector256.Load(x), m), ExponentClassGfni(Vector256.Load(x + 8), m)),
-                    Vector256.Min(ExponentClassGfni(Vector256.Load(x + 16), m), ExponentClassGfni(Vector256.Load(x + 24), m))),
-                Vector256.Min(Vector256.Min(ExponentClassGfni(Vector256.Load(y), m), ExponentClassGfni(Vector256.Load(y + 8), m)),
-                    Vector256.Min(ExponentClassGfni(Vector256.Load(y + 16), m), ExponentClassGfni(Vector256.Load(y + 24), m))));
-            return !Vector256.LessThanAny(least, Vector256.Create((ushort)0x0100));
-        }
-        Vector256<ushort> one = Vector256.Create((ushort)0x0400), field = Vector256.Create((ushort)0x7800);
-        var zeroIfBad = Vector256.Min(
-            Vector256.Min(Vector256.Min(ExponentClass(Vector256.Load(x), one, field), ExponentClass(Vector256.Load(x + 8), one, field)),
-                Vector256.Min(ExponentClass(Vector256.Load(x + 16), one, field), ExponentClass(Vector256.Load(x + 24), one, field))),
-            Vector256.Min(Vector256.Min(ExponentClass(Vector256.Load(y), one, field), ExponentClass(Vector256.Load(y + 8), one, field)),
-                Vector256.Min(ExponentClass(Vector256.Load(y + 16), one, field), ExponentClass(Vector256.Load(y + 24), one, field))));
-        return !Vector256.EqualsAny(zeroIfBad, Vector256<ushort>.Zero);
-    }
+    private static bool AllNormal(Vector512<uint> x, Vector512<uint> y, in Constants512 k) =>
+        !Vector512.EqualsAny(Vector512.Min(ExponentClass(x, k.One, k.Field), ExponentClass(y, k.One, k.Field)), Vector512<ushort>.Zero);
 
     /// <summary>The same order with scalar floats (64 lane sums in an array): slow, for machines without AVX2.</summary>
     public static float Scalar(ushort* x, ushort* y, int n)
