@@ -124,10 +124,12 @@ public class CodecOracleTests
 
     /// <summary>
     /// Where our kernel sums in ggml-cpu's own order, vec_dot is bit-identical to ggml's (what lets whole-model logits
-    /// equal llama.cpp's bit for bit). The float and i-quant kernels have their own order tests.
+    /// equal llama.cpp's bit for bit). The i-quants are pinned in IQuantOrderTests.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.BF16)]
     [InlineData(GgmlType.Q4_0)]
     [InlineData(GgmlType.Q4_1)]
     [InlineData(GgmlType.Q5_0)]
