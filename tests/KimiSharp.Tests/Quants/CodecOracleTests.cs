@@ -144,7 +144,7 @@ public class CodecOracleTests
     {
         if (!GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal) || !Simd.IsAvailable(SimdLevel.Avx2))
             return; // the order reproduced is the AVX-512 build's
-        var codec = QuantCodecs.GetCodec(t);
+        var codec = (BlockCodec)QuantCodecs.GetCodec(t);
         foreach (int n in new[] { 256, 4096, 7168 })
             for (int seed = 0; seed < 10; seed++)
             {
@@ -152,11 +152,16 @@ public class CodecOracleTests
                 var x = TestData.Floats(n, seed + 100, seed % 3 == 0 ? 30f : 1f);
                 var act = new byte[GgmlTypes.Get(codec.VecDotType).RowBytes(n)];
                 ActivationQuantizer.Quantize(codec.VecDotType, x, act);
-                float ggml = GgmlOracle.VecDot(t, w, act, n), ours;
-                fixed (byte* pw = w)
-                fixed (byte* pa = act)
-                    ours = codec.VecDot(pw, pa, n);
-                Assert.True(BitConverter.SingleToInt32Bits(ggml) == BitConverter.SingleToInt32Bits(ours), $"{t} n={n} seed {seed}: ggml {ggml:R} ours {ours:R}");
+                float ggml = GgmlOracle.VecDot(t, w, act, n);
+                foreach (var level in new[] { Simd.Best, SimdLevel.Avx2 })
+                {
+                    float ours;
+                    fixed (byte* pw = w)
+                    fixed (byte* pa = act)
+                        ours = codec.VecDot(level, pw, pa, n);
+                    Assert.True(BitConverter.SingleToInt32Bits(ggml) == BitConverter.SingleToInt32Bits(ours),
+                        $"{t} {level} n={n} seed {seed}: ggml {ggml:R} ours {ours:R}");
+                }
             }
     }
 
