@@ -42,6 +42,39 @@ public sealed unsafe class Q2KRepackedOrderTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The one case where ggml's 4-row quantizer writes other bytes than quantize_row_q8_K: a block whose largest
+    /// |x| appears as −m first and +m later. The bytes differ (d, q, bsums negated) but every dot stays bit-identical.</summary>
+    [Fact]
+    public void Q2KRepack_quantize_mat_tie_negates_the_block_but_not_the_dots()
+    {
+        const int n = 512, nc = 8;
+        var x = TestData.Floats(4 * n, 11);
+        x[3] = -2.5f; x[40] = 2.5f;                // row 0 block 0: −m first
+        x[n + 256 + 7] = 2.5f; x[n + 256 + 9] = -2.5f; // row 1 block 1: +m first (no difference)
+        x[2 * n + 100] = -2.5f;                    // row 2: only −m
+        var packed = Q2KRepackOracle.QuantizeMat4(x, n);
+        var rows = Q2KRepackOracle.Deinterleave(packed, n);
+        var plainRows = new byte[4][];
+        for (int r = 0; r < 4; r++)
+        {
+            plainRows[r] = Quantize(x.AsSpan(r * n, n).ToArray());
+            var as4x8 = new byte[plainRows[r].Length];
+            Q2KRepackedActivations.QuantizeRowAs4x8(x.AsSpan(r * n, n), as4x8);
+            Assert.Equal(rows[r], as4x8);
+        }
+        Assert.NotEqual(rows[0], plainRows[0]);
+        Assert.True(BitConverter.ToSingle(rows[0]) == -BitConverter.ToSingle(plainRows[0]));
+        Assert.Equal(rows[0].AsSpan(292), plainRows[0].AsSpan(292)); // block 1 untouched
+        for (int r = 1; r < 4; r++) Assert.Equal(rows[r], plainRows[r]);
+
+        var plain = BlockData.Random(GgmlType.Q2_K, nc * n, 12);
+        var expected = Q2KRepackOracle.Gemm(Q2KRepackOracle.Repack(plain, nc, n), packed, n, 4, nc);
+        fixed (byte* w = plain)
+        fixed (byte* a = plainRows[0])
+            for (int r = 0; r < nc; r++)
+                AssertBits(expected[r], Q2KRepackedOrder.Gemm(w + r * (n / 256) * Q2KBlockBytes, a, n), $"row {r}");
+    }
+
     [Theory]
     [InlineData(256, 8, 1)]
     [InlineData(512, 16, 2)]
