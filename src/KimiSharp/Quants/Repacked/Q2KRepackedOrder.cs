@@ -56,7 +56,9 @@ public static unsafe class Q2KRepackedOrder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void HalfSums(byte* w, byte* a, out int s0, out int s1, out int m0, out int m1)
     {
-        if (Avx2.IsSupported)
+        if (Avx512BW.IsSupported)
+            HalfSumsAvx512(w, a, out s0, out s1, out m0, out m1);
+        else if (Avx2.IsSupported)
             HalfSumsAvx2(w, a, out s0, out s1, out m0, out m1);
         else
             HalfSumsScalar(w, a, out s0, out s1, out m0, out m1);
@@ -83,8 +85,48 @@ public static unsafe class Q2KRepackedOrder
         s0 = s[0]; s1 = s[1]; m0 = m[0]; m1 = m[1];
     }
 
+    /// <summary>Both halves at once: 512-bit lanes 0..255 hold half 0, 256..511 half 1 (q2 bytes w+16 | w+48 load as one).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HalfSumsAvx2(byte* w, byte* a, out int s0, out int s1, out int m0, out int m1)
+    internal static void HalfSumsAvx512(byte* w, byte* a, out int s0, out int s1, out int m0, out int m1)
+    {
+        var mask2 = Vector512.Create((byte)3);
+        var mask4 = Vector128.Create((byte)0xF);
+        var packed = Sse2.LoadVector128(w);
+        var mins = Avx2.ConvertToVector256Int16(Sse2.And(Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask4));
+        var prodMin = Avx2.MultiplyAddAdjacent(mins, Avx.LoadVector256((short*)(a + 260)));
+        m0 = Vector128.Sum(prodMin.GetLower());
+        m1 = Vector128.Sum(prodMin.GetUpper());
+        var sc = Avx2.ConvertToVector256Int16(Sse2.And(packed, mask4)).ToVector512Unsafe();
+        var bits = Avx512F.LoadVector512(w + 16).AsUInt16();
+        sbyte* q8 = (sbyte*)(a + 4);
+        // chunk j: sub-blocks 2j, 2j+1 (half 0) and 8+2j, 9+2j (half 1), 8 int16 pair sums each
+        var acc = Chunk(bits, 0, q8, sc, ScaleIndex0, mask2);
+        acc += Chunk(bits, 2, q8 + 32, sc, ScaleIndex1, mask2);
+        acc += Chunk(bits, 4, q8 + 64, sc, ScaleIndex2, mask2);
+        acc += Chunk(bits, 6, q8 + 96, sc, ScaleIndex3, mask2);
+        s0 = Vector256.Sum(acc.GetLower());
+        s1 = Vector256.Sum(acc.GetUpper());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Chunk(Vector512<ushort> bits, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte shift, sbyte* q8,
+        Vector512<short> sc, Vector512<short> index, Vector512<byte> mask2)
+    {
+        var q2 = Avx512BW.ShiftRightLogical(bits, shift).AsByte() & mask2;
+        var a8 = Vector512.Create(Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 128));
+        return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q2, a8), Avx512BW.PermuteVar32x16(sc, index));
+    }
+
+    private static readonly Vector512<short> ScaleIndex0 = ScaleIndex(0), ScaleIndex1 = ScaleIndex(1), ScaleIndex2 = ScaleIndex(2), ScaleIndex3 = ScaleIndex(3);
+
+    private static Vector512<short> ScaleIndex(int j)
+    {
+        short a = (short)(2 * j), b = (short)(2 * j + 1), c = (short)(8 + 2 * j), d = (short)(9 + 2 * j);
+        return Vector512.Create(Vector256.Create(Vector128.Create(a), Vector128.Create(b)), Vector256.Create(Vector128.Create(c), Vector128.Create(d)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void HalfSumsAvx2(byte* w, byte* a, out int s0, out int s1, out int m0, out int m1)
     {
         var mask2 = Vector256.Create((byte)3);
         var mask4 = Vector128.Create((byte)0xF);
