@@ -141,6 +141,32 @@ public sealed unsafe class Q2KRepackedOrderTests(ITestOutputHelper output)
             }
     }
 
+    /// <summary>Awkward fp16 d/dmin (zero, −0, subnormal, max, ±Inf, NaN): 32 blocks as 8 rows × 4 blocks.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Q2KRepack_gemv_and_gemm_match_ggml_on_extreme_scales(int seed)
+    {
+        const int n = 1024, nc = 8, nr = 4;
+        var plain = BlockData.Extreme(GgmlType.Q2_K, seed);
+        var repacked = Q2KRepackOracle.Repack(plain, nc, n);
+        var x = TestData.Floats(nr * n, seed + 50);
+        var (groups, rows) = QuantizeGroups(x, nr, n);
+        var gemm = Q2KRepackOracle.Gemm(repacked, groups, n, nr, nc);
+        fixed (byte* w = plain)
+            for (int t = 0; t < nr; t++)
+            {
+                var gemv = Q2KRepackOracle.Gemv(repacked, rows[t], n, nc);
+                fixed (byte* a = rows[t])
+                    for (int r = 0; r < nc; r++)
+                    {
+                        byte* wr = w + r * (n / 256) * Q2KBlockBytes;
+                        AssertBits(gemv[r], Q2KRepackedOrder.Gemv(wr, a, n), $"gemv row {r} token {t}");
+                        AssertBits(gemm[t * nc + r], Q2KRepackedOrder.Gemm(wr, a, n), $"gemm row {r} token {t}");
+                    }
+            }
+    }
+
     /// <summary>How often the repacked orders give other bits than vec_dot (and each other); they must differ sometimes,
     /// or these tests could not tell the orders apart.</summary>
     [Fact]
