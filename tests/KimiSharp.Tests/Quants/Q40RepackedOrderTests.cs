@@ -56,6 +56,14 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
     private static float OursScalar(GgmlType type, byte* w, byte* a, int n) =>
         type == GgmlType.Q4_0 ? Q40RepackedDot.DotScalar(w, a, n) : Iq4NlRepackedDot.DotScalar(w, a, n);
 
+    private static void Ours8Rows(GgmlType type, byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (type == GgmlType.Q4_0)
+            Q40RepackedDot.Dot8Rows(w, rowBytes, a, n, y);
+        else
+            Iq4NlRepackedDot.Dot8Rows(w, rowBytes, a, n, y);
+    }
+
     private static void AssertSame(float expected, float actual, string what) =>
         Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual),
             $"{what}: ggml {expected:R} ours {actual:R}");
@@ -104,6 +112,7 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
             return;
         const int rows = 16, tokens = 3;
         int rowBytes = n / 32 * 18, aBytes = n / 32 * Q8Bytes;
+        float* eight = stackalloc float[8];
         for (int seed = 0; seed < 4; seed++)
         {
             var plain = Weights(type, rows, n, seed);
@@ -120,6 +129,12 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
                         AssertSame(expected[r], Ours(type, pw + r * rowBytes, pa + t * aBytes, n), what);
                         AssertSame(expected[r], OursScalar(type, pw + r * rowBytes, pa + t * aBytes, n), what + " (scalar)");
                     }
+                    for (int g = 0; g < rows; g += 8)
+                    {
+                        Ours8Rows(type, pw + g * rowBytes, rowBytes, pa + t * aBytes, n, eight);
+                        for (int k = 0; k < 8; k++)
+                            AssertSame(expected[g + k], eight[k], $"{type} n={n} seed {seed} row {g + k} token {t} (8 rows)");
+                    }
                 }
         }
     }
@@ -134,6 +149,7 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
             return;
         const int rows = 24, tokens = 20;
         int rowBytes = n / 32 * 18, aBytes = n / 32 * Q8Bytes;
+        float* eight = stackalloc float[8];
         for (int seed = 0; seed < 3; seed++)
         {
             var plain = Weights(type, rows, n, seed + 10);
@@ -146,8 +162,16 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
             fixed (byte* pw = plain)
             fixed (byte* pa = a)
                 for (int t = 0; t < tokens; t++)
+                {
                     for (int r = 0; r < rows; r++)
                         AssertSame(expected[t * rows + r], Ours(type, pw + r * rowBytes, pa + t * aBytes, n), $"{type} n={n} seed {seed} row {r} token {t}");
+                    for (int g = 0; g < rows; g += 8)
+                    {
+                        Ours8Rows(type, pw + g * rowBytes, rowBytes, pa + t * aBytes, n, eight);
+                        for (int k = 0; k < 8; k++)
+                            AssertSame(expected[t * rows + g + k], eight[k], $"{type} n={n} seed {seed} row {g + k} token {t} (8 rows)");
+                    }
+                }
         }
     }
 

@@ -59,6 +59,41 @@ internal static unsafe class Iq4NlRepackedDot
         return acc;
     }
 
+    /// <summary>
+    /// y[k] = <see cref="Dot"/>(w + k·rowBytes, a, n) for the 8 rows k = 0..7 at once: one float lane per row carries
+    /// that row's chain (a vector FMA rounds each lane as the scalar one), as ggml's gemv does for its 8-row groups.
+    /// </summary>
+    public static void Dot8Rows(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (Avx2.IsSupported && Fma.IsSupported)
+        {
+            Dot8RowsAvx2(w, rowBytes, a, n, y);
+            return;
+        }
+        for (int k = 0; k < 8; k++)
+            y[k] = DotScalar(w + k * rowBytes, a, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Dot8RowsAvx2(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        float* f16 = Fp16.TablePointer;
+        var table = Iq4NlCodec.LevelTable;
+        var offsets = Q40RepackedSums.RowOffsets(rowBytes);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < n / 32; b++, w += WBytes, a += ABytes)
+        {
+            var sums = Q40RepackedSums.Transpose8(
+                BlockLanes(w, a, table), BlockLanes(w + rowBytes, a, table),
+                BlockLanes(w + 2 * rowBytes, a, table), BlockLanes(w + 3 * rowBytes, a, table),
+                BlockLanes(w + 4 * rowBytes, a, table), BlockLanes(w + 5 * rowBytes, a, table),
+                BlockLanes(w + 6 * rowBytes, a, table), BlockLanes(w + 7 * rowBytes, a, table));
+            var d = Q40RepackedSums.Scales8(w, offsets, f16) * Vector256.Create(f16[*(ushort*)a]);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), d, acc);
+        }
+        acc.Store(y);
+    }
+
     /// <summary>One block's Σ level·y over 8 int lanes (|level| ≤ 127 keeps the 16-bit pairs exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> BlockLanes(byte* w, byte* a, Vector256<sbyte> table) =>

@@ -58,6 +58,40 @@ internal static unsafe class Q40RepackedDot
         return acc;
     }
 
+    /// <summary>
+    /// y[k] = <see cref="Dot"/>(w + k·rowBytes, a, n) for the 8 rows k = 0..7 at once: one float lane per row carries
+    /// that row's chain (a vector FMA rounds each lane as the scalar one), as ggml's gemv does for its 8-row groups.
+    /// </summary>
+    public static void Dot8Rows(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (Avx2.IsSupported && Fma.IsSupported)
+        {
+            Dot8RowsAvx2(w, rowBytes, a, n, y);
+            return;
+        }
+        for (int k = 0; k < 8; k++)
+            y[k] = DotScalar(w + k * rowBytes, a, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Dot8RowsAvx2(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        float* f16 = Fp16.TablePointer;
+        var offsets = Q40RepackedSums.RowOffsets(rowBytes);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < n / 32; b++, w += WBytes, a += ABytes)
+        {
+            var sums = Q40RepackedSums.Transpose8(
+                BlockLanes(w, a), BlockLanes(w + rowBytes, a),
+                BlockLanes(w + 2 * rowBytes, a), BlockLanes(w + 3 * rowBytes, a),
+                BlockLanes(w + 4 * rowBytes, a), BlockLanes(w + 5 * rowBytes, a),
+                BlockLanes(w + 6 * rowBytes, a), BlockLanes(w + 7 * rowBytes, a));
+            var d = Q40RepackedSums.Scales8(w, offsets, f16) * Vector256.Create(f16[*(ushort*)a]);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), d, acc);
+        }
+        acc.Store(y);
+    }
+
     /// <summary>One block's Σ(q−8)·y spread over 8 int lanes: Σ q·y − Σ 8·y (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> BlockLanes(byte* w, byte* a)

@@ -28,4 +28,30 @@ internal static class Q40RepackedSums
         Sse2.Store(sums, Sse2.Add(h0123.GetLower(), h0123.GetUpper()));
         Sse2.Store(sums + 4, Sse2.Add(h4567.GetLower(), h4567.GetUpper()));
     }
+
+    /// <summary>Lane k = Σ lanes of p_k: the 8 sums in one vector (as <see cref="Store8"/>, kept in a register).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Transpose8(Vector256<int> p0, Vector256<int> p1, Vector256<int> p2, Vector256<int> p3,
+        Vector256<int> p4, Vector256<int> p5, Vector256<int> p6, Vector256<int> p7)
+    {
+        var h0123 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(p0, p1), Avx2.HorizontalAdd(p2, p3));
+        var h4567 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(p4, p5), Avx2.HorizontalAdd(p6, p7));
+        return Avx2.Add(Avx2.Permute2x128(h0123, h4567, 0x20), Avx2.Permute2x128(h0123, h4567, 0x31));
+    }
+
+    /// <summary>fp16 scales of 8 rows (at w + k·rowBytes) as floats, exact (through the fp16 table).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<float> Scales8(byte* w, Vector256<int> rowOffsets, float* f16)
+    {
+        var bits = Avx2.GatherVector256((int*)w, rowOffsets, 1) & Vector256.Create(0xFFFF);
+        return Avx2.GatherVector256(f16, bits, 4);
+    }
+
+    /// <summary>Byte offsets 0, rowBytes, …, 7·rowBytes.</summary>
+    public static Vector256<int> RowOffsets(long rowBytes)
+    {
+        if ((ulong)rowBytes > int.MaxValue / 7)
+            throw new ArgumentOutOfRangeException(nameof(rowBytes), rowBytes, "8 rows must span less than 2 GiB");
+        return Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rowBytes;
+    }
 }
