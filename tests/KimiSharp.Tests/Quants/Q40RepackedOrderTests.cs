@@ -134,6 +134,16 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
                         Ours8Rows(type, pw + g * rowBytes, rowBytes, pa + t * aBytes, n, eight);
                         for (int k = 0; k < 8; k++)
                             AssertSame(expected[g + k], eight[k], $"{type} n={n} seed {seed} row {g + k} token {t} (8 rows)");
+                        if (type != GgmlType.IQ4_NL || !System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                            continue;
+                        Iq4NlRepackedDot.Dot8RowsSigned(pw + g * rowBytes, rowBytes, pa + t * aBytes, n, eight);
+                        for (int k = 0; k < 8; k++)
+                            AssertSame(expected[g + k], eight[k], $"{type} n={n} seed {seed} row {g + k} token {t} (8 rows, signed path)");
+                        if (!System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+                            continue;
+                        Iq4NlRepackedDot.Dot8RowsVnni(pw + g * rowBytes, rowBytes, pa + t * aBytes, n, eight);
+                        for (int k = 0; k < 8; k++)
+                            AssertSame(expected[g + k], eight[k], $"{type} n={n} seed {seed} row {g + k} token {t} (8 rows, VNNI path)");
                     }
                 }
         }

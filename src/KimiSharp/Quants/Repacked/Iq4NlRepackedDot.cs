@@ -74,12 +74,20 @@ internal static unsafe class Iq4NlRepackedDot
             y[k] = DotScalar(w + k * rowBytes, a, n);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Dot8RowsAvx2(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        if (AvxVnni.IsSupported)
+            Dot8RowsVnni(w, rowBytes, a, n, y);
+        else
+            Dot8RowsSigned(w, rowBytes, a, n, y);
+    }
+
+    /// <summary>Signed level·y products per row (|level| ≤ 127 keeps the 16-bit pairs exact without VNNI).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Dot8RowsSigned(byte* w, long rowBytes, byte* a, int n, float* y)
     {
         float* f16 = Fp16.TablePointer;
         var table = Iq4NlCodec.LevelTable;
-        var offsets = Q40RepackedSums.RowOffsets(rowBytes);
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 32; b++, w += WBytes, a += ABytes)
         {
@@ -88,11 +96,41 @@ internal static unsafe class Iq4NlRepackedDot
                 BlockLanes(w + 2 * rowBytes, a, table), BlockLanes(w + 3 * rowBytes, a, table),
                 BlockLanes(w + 4 * rowBytes, a, table), BlockLanes(w + 5 * rowBytes, a, table),
                 BlockLanes(w + 6 * rowBytes, a, table), BlockLanes(w + 7 * rowBytes, a, table));
-            var d = Q40RepackedSums.Scales8(w, offsets, f16) * Vector256.Create(f16[*(ushort*)a]);
+            var d = Q40RepackedSums.Scales8(w, rowBytes, f16) * Vector256.Create(f16[*(ushort*)a]);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), d, acc);
         }
         acc.Store(y);
     }
+
+    /// <summary>
+    /// With VNNI (no 16-bit saturation): Σ level·y = Σ (level+128)·y − 128·Σ y, the levels biased to bytes 1..241 so
+    /// one u8·s8 dot per row serves, the correction shared by the 8 rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Dot8RowsVnni(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        float* f16 = Fp16.TablePointer;
+        var biased = (Iq4NlCodec.LevelTable.AsByte() + Vector256.Create((byte)128)).AsSByte();
+        var bias = Vector256.Create((byte)128);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < n / 32; b++, w += WBytes, a += ABytes)
+        {
+            var q8 = Avx.LoadVector256((sbyte*)(a + 2));
+            var sums = Q40RepackedSums.Transpose8(
+                BiasedLanes(w, q8, biased), BiasedLanes(w + rowBytes, q8, biased),
+                BiasedLanes(w + 2 * rowBytes, q8, biased), BiasedLanes(w + 3 * rowBytes, q8, biased),
+                BiasedLanes(w + 4 * rowBytes, q8, biased), BiasedLanes(w + 5 * rowBytes, q8, biased),
+                BiasedLanes(w + 6 * rowBytes, q8, biased), BiasedLanes(w + 7 * rowBytes, q8, biased))
+                - Vector256.Create(Q40RepackedSums.Sum(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, bias, q8)));
+            var d = Q40RepackedSums.Scales8(w, rowBytes, f16) * Vector256.Create(f16[*(ushort*)a]);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), d, acc);
+        }
+        acc.Store(y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> BiasedLanes(byte* w, Vector256<sbyte> q8, Vector256<sbyte> biased) =>
+        AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Iq4NlCodec.Levels(w + 2, biased).AsByte(), q8);
 
     /// <summary>One block's Σ level·y over 8 int lanes (|level| ≤ 127 keeps the 16-bit pairs exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -41,17 +41,7 @@ internal static class Q40RepackedSums
 
     /// <summary>fp16 scales of 8 rows (at w + k·rowBytes) as floats, exact (through the fp16 table).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector256<float> Scales8(byte* w, Vector256<int> rowOffsets, float* f16)
-    {
-        var bits = Avx2.GatherVector256((int*)w, rowOffsets, 1) & Vector256.Create(0xFFFF);
-        return Avx2.GatherVector256(f16, bits, 4);
-    }
-
-    /// <summary>Byte offsets 0, rowBytes, …, 7·rowBytes.</summary>
-    public static Vector256<int> RowOffsets(long rowBytes)
-    {
-        if ((ulong)rowBytes > int.MaxValue / 7)
-            throw new ArgumentOutOfRangeException(nameof(rowBytes), rowBytes, "8 rows must span less than 2 GiB");
-        return Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rowBytes;
-    }
+    public static unsafe Vector256<float> Scales8(byte* w, long rowBytes, float* f16) => Vector256.Create(
+        f16[*(ushort*)w], f16[*(ushort*)(w + rowBytes)], f16[*(ushort*)(w + 2 * rowBytes)], f16[*(ushort*)(w + 3 * rowBytes)],
+        f16[*(ushort*)(w + 4 * rowBytes)], f16[*(ushort*)(w + 5 * rowBytes)], f16[*(ushort*)(w + 6 * rowBytes)], f16[*(ushort*)(w + 7 * rowBytes)]);
 }
