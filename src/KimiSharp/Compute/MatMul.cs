@@ -1,5 +1,6 @@
 using KimiSharp.Quants;
 using KimiSharp.Quants.IQuants;
+using KimiSharp.Quants.Repacked;
 
 namespace KimiSharp.Compute;
 
@@ -18,18 +19,17 @@ public static unsafe class MatMul
         GgmlTypes.Get(QuantCodecs.VecDotType(weightType)).RowBytes(cols) * tokens;
 
     /// <summary>y (tokens × w.Rows) = x (tokens × w.Cols) · Wᵀ. Uses the pool's scratch buffer for the quantized activations.</summary>
-    /// <param name="vecDotOrder">Sum in vec_dot order even for several tokens (batch-invariant results).</param>
-    /// <param name="stridedInLlama">llama.cpp's activations are a permuted view here: ggml then takes tinyBLAS only after
-    /// converting them to the vec_dot type, which F32 weights never do (see <see cref="UsesTinyBlasOrder"/>).</param>
+    /// <param name="path">How llama.cpp's graph computes this product, so our sums follow the same order
+    /// (see <see cref="MatMulPath"/>); the default is a plain 2-D mat-mul.</param>
     public static void Multiply(in QuantMatrix w, ReadOnlySpan<float> x, int tokens, Span<float> y, WorkerPool pool,
-        bool vecDotOrder = false, bool stridedInLlama = false)
+        MatMulPath path = MatMulPath.Default)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         var actType = QuantCodecs.VecDotType(w.Type);
         long bytes = ActivationBytes(w.Type, w.Cols, tokens);
         var a = QuantizeActivations(actType, x, tokens, w.Cols, pool.Scratch(bytes), bytes, pool);
-        MultiplyCore(w, a, null, a.Tokens, y, pool, vecDotOrder || (stridedInLlama && actType == GgmlType.F32));
+        MultiplyCore(w, a, null, a.Tokens, y, pool, path);
     }
 
     /// <summary>
@@ -59,14 +59,16 @@ public static unsafe class MatMul
     }
 
     /// <summary>y (a.Tokens × w.Rows) = a · Wᵀ with activations already quantized.</summary>
-    public static void Multiply(in QuantMatrix w, in QuantizedActivations a, Span<float> y, WorkerPool pool) =>
-        MultiplyCore(w, a, null, a.Tokens, y, pool);
+    public static void Multiply(in QuantMatrix w, in QuantizedActivations a, Span<float> y, WorkerPool pool,
+        MatMulPath path = MatMulPath.Default) =>
+        MultiplyCore(w, a, null, a.Tokens, y, pool, path);
 
     /// <summary>
     /// y (tokenRows.Length × w.Rows) = the selected activation rows · Wᵀ: row i of y uses activation row tokenRows[i]
     /// (for MoE: the tokens routed to one expert).
     /// </summary>
-    public static void Multiply(in QuantMatrix w, in QuantizedActivations a, ReadOnlySpan<int> tokenRows, Span<float> y, WorkerPool pool)
+    public static void Multiply(in QuantMatrix w, in QuantizedActivations a, ReadOnlySpan<int> tokenRows, Span<float> y, WorkerPool pool,
+        MatMulPath path = MatMulPath.ExpertRows)
     {
         foreach (int t in tokenRows)
             if ((uint)t >= (uint)a.Tokens)
@@ -77,11 +79,11 @@ public static unsafe class MatMul
             return;
         }
         fixed (int* idx = tokenRows)
-            MultiplyCore(w, a, idx, tokenRows.Length, y, pool);
+            MultiplyCore(w, a, idx, tokenRows.Length, y, pool, path | MatMulPath.ExpertRows);
     }
 
     private static void MultiplyCore(in QuantMatrix w, in QuantizedActivations a, int* tokenIndex, int tokens, Span<float> y, WorkerPool pool,
-        bool vecDotOrder = false)
+        MatMulPath path)
     {
         ArgumentNullException.ThrowIfNull(pool);
         if (w.Data == null) throw new ArgumentException("weight matrix is not initialised", nameof(w));
@@ -106,8 +108,8 @@ public static unsafe class MatMul
                 W = w.Data, WRowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Type = w.Type,
                 A = a.Data, ARowBytes = a.RowBytes, TokenIndex = tokenIndex, Tokens = tokens,
                 Y = py, RowsPerTask = rowsPerTask,
-                TinyBlas = UsesTinyBlasOrder(w.Type, w.Rows, w.Cols, tokens, tokenIndex != null || vecDotOrder),
             };
+            ChooseOrder(ref job, path, actType);
             pool.Run(tasks, &MultiplyChunk, &job);
         }
     }
@@ -124,7 +126,33 @@ public static unsafe class MatMul
         public int Tokens;
         public float* Y;
         public int RowsPerTask;
-        public bool TinyBlas;
+        public SumOrder Order;
+        public int GemmTokens;
+    }
+
+    /// <summary>Which of ggml-cpu's kernels (and so which float summation order) an output follows.</summary>
+    private enum SumOrder : byte { VecDot, TinyBlas, Repacked }
+
+    /// <summary>
+    /// Picks the order llama.cpp would sum this product in: its repacked kernels where it repacks the weight
+    /// (<see cref="LlamaRepack"/>; the first tokens in whole groups of 4 by gemm, the rest and MoE rows by gemv),
+    /// else tinyBLAS for batches where that differs from vec_dot (<see cref="UsesTinyBlasOrder"/>), else vec_dot.
+    /// Batch-invariant: every token as if it ran alone.
+    /// </summary>
+    private static void ChooseOrder(ref MatMulJob job, MatMulPath path, GgmlType activationType)
+    {
+        bool invariant = (path & MatMulPath.BatchInvariant) != 0;
+        bool experts = (path & MatMulPath.ExpertRows) != 0 || job.TokenIndex != null;
+        if ((path & (MatMulPath.NoRepack | MatMulPath.PerHeadWeight)) == 0 && LlamaRepack.Applies(job.Type, job.Rows, job.Cols))
+        {
+            job.Order = SumOrder.Repacked;
+            job.GemmTokens = experts || invariant ? 0 : job.Tokens - job.Tokens % 4;
+            return;
+        }
+        // A permuted activation view keeps ggml off tinyBLAS unless it first converts the activations (non-F32 vec_dot types).
+        bool permuted = (path & MatMulPath.PermutedActivations) != 0 && activationType == GgmlType.F32;
+        job.Order = UsesTinyBlasOrder(job.Type, job.Rows, job.Cols, job.Tokens, experts || invariant || permuted)
+            ? SumOrder.TinyBlas : SumOrder.VecDot;
     }
 
     /// <summary>
@@ -165,9 +193,13 @@ public static unsafe class MatMul
                 for (int t = t0; t < t1; t++)
                 {
                     int src = job->TokenIndex == null ? t : job->TokenIndex[t];
-                    job->Y[(long)t * rows + r] = job->TinyBlas
-                        ? TinyBlasDot(job->Type, wRow, job->A + src * job->ARowBytes, cols)
-                        : codec.VecDot(wRow, job->A + src * job->ARowBytes, cols);
+                    byte* aRow = job->A + src * job->ARowBytes;
+                    job->Y[(long)t * rows + r] = job->Order switch
+                    {
+                        SumOrder.Repacked => LlamaRepack.Dot(job->Type, wRow, aRow, cols, gemm: t < job->GemmTokens),
+                        SumOrder.TinyBlas => TinyBlasDot(job->Type, wRow, aRow, cols),
+                        _ => codec.VecDot(wRow, aRow, cols),
+                    };
                 }
             }
         }

@@ -22,13 +22,13 @@ public sealed record TensorDifference(string Name, int Count, int Differing, dou
 public static class ForwardTrace
 {
     public static (List<TensorDifference> Differences, List<CapturedTensor> Llama, List<(string Name, float[] Values)> Ours)
-        Run(string path, int[] tokens, int threads = 2)
+        Run(string path, int[] tokens, int threads = 2, ModelOptions? options = null)
     {
         List<CapturedTensor> theirs;
         using (var llama = LlamaReference.Load(path, contextSize: Math.Max(64, tokens.Length), threads: threads))
             theirs = llama.EvaluateAllCapturing(tokens).Tensors;
         var ours = new List<(string, float[])>();
-        using var model = DeepSeek2Model.Load(path, new ModelOptions(threads));
+        using var model = DeepSeek2Model.Load(path, options ?? new ModelOptions(threads));
         model.Forward.Observer = (name, values) => ours.Add((name, values.ToArray()));
         try
         {

@@ -10,7 +10,8 @@ internal delegate void ForwardObserver(string name, ReadOnlySpan<float> values);
 /// The deepseek2 forward pass for a micro-batch of T tokens of one sequence, as llama.cpp's graph computes
 /// it (shapes beside each step; E embedding, H heads, Dn/Dr nope/rope head parts, R kv_lora_rank, Dv value head).
 /// </summary>
-internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool, bool batchInvariant = false)
+internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool, bool batchInvariant = false,
+    bool matchRepacking = true)
 {
     private readonly YarnRope _rope = new(c.RopeDim, c.RopeFreqBase, c.RopeFreqScale, c.YarnOriginalContext,
         c.YarnExtFactor, c.RopeAttnFactor, c.YarnBetaFast, c.YarnBetaSlow);
@@ -23,9 +24,11 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     internal ForwardObserver? Observer { get; set; }
 
     /// <summary>y = x · Wᵀ over t tokens, in llama.cpp's order for that batch size unless batch-invariant.</summary>
-    private void Mul(in QuantMatrix matrix, ReadOnlySpan<float> x, int t, Span<float> y, bool vecDotOrder = false,
-        bool stridedInLlama = false) =>
-        MatMul.Multiply(matrix, x, t, y, pool, vecDotOrder || batchInvariant, stridedInLlama);
+    private void Mul(in QuantMatrix matrix, ReadOnlySpan<float> x, int t, Span<float> y, MatMulPath path = MatMulPath.Default) =>
+        MatMul.Multiply(matrix, x, t, y, pool, path | _paths);
+
+    /// <summary>Model-wide order choices added to every product (batch invariance, llama.cpp without repacking).</summary>
+    private readonly MatMulPath _paths = (batchInvariant ? MatMulPath.BatchInvariant : 0) | (matchRepacking ? 0 : MatMulPath.NoRepack);
 
     private void Observe(string name, int layer, ReadOnlySpan<float> values) =>
         Observer?.Invoke(layer < 0 ? name : $"{name}-{layer}", values);
@@ -143,7 +146,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
                 q.Slice((i * nh + hd) * dk, dn).CopyTo(new Span<float>(b.QNope + ((long)hd * t + i) * dn, dn));
         for (int hd = 0; hd < nh; hd++)
             Mul(layer.KB[hd], new Span<float>(b.QNope + (long)hd * t * dn, t * dn), t,
-                new Span<float>(b.QAbs + (long)hd * t * r, t * r), stridedInLlama: true); // q_nope is a permuted view there
+                new Span<float>(b.QAbs + (long)hd * t * r, t * r), MatMulPath.PerHeadWeight | MatMulPath.PermutedActivations);
         if (Observer != null) Observe("q_nope_absorbed", layer.Index, new Span<float>(b.QAbs, nh * t * r));
 
         // Q[t, h] = [q_abs (R) | rope(q_pe) (Dr)]                            [T, H, R+Dr]
@@ -171,7 +174,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         // o[h] = VB[h] · o_lat[h]                                             [H, T, Dv] → [T, H·Dv]
         for (int hd = 0; hd < nh; hd++)
             Mul(layer.VB[hd], new Span<float>(b.OLat + (long)hd * t * r, t * r), t,
-                new Span<float>(b.OHead + (long)hd * t * dv, t * dv));
+                new Span<float>(b.OHead + (long)hd * t * dv, t * dv), MatMulPath.PerHeadWeight);
         for (int i = 0; i < t; i++)
             for (int hd = 0; hd < nh; hd++)
                 new Span<float>(b.OHead + ((long)hd * t + i) * dv, dv)
@@ -264,11 +267,11 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
             int ff = layer.GateExps.Rows;
             var g = new Span<float>(b.Gate, count * ff);
             var u = new Span<float>(b.Up, count * ff);
-            MatMul.Multiply(layer.GateExps[ex], gateAct, tokenRows[..count], g, pool);
-            MatMul.Multiply(layer.UpExps[ex], upAct, tokenRows[..count], u, pool);
+            MatMul.Multiply(layer.GateExps[ex], gateAct, tokenRows[..count], g, pool, MatMulPath.ExpertRows | _paths);
+            MatMul.Multiply(layer.UpExps[ex], upAct, tokenRows[..count], u, pool, MatMulPath.ExpertRows | _paths);
             SwiGlu.Apply(g, u, ff);
             var y = new Span<float>(b.Proj, count * e);
-            Mul(layer.DownExps[ex], g, count, y, vecDotOrder: true); // MUL_MAT_ID in llama.cpp: always vec_dot
+            Mul(layer.DownExps[ex], g, count, y, MatMulPath.ExpertRows);
             for (int j = 0; j < count; j++)
             {
                 float weight = b.ExpertWeights[pairs[j]];

@@ -17,10 +17,13 @@ public enum KvCacheType
 /// <param name="BatchInvariant">Sum every token's products in the same order whether it runs alone or in a batch, so
 /// prefill and decode give bit-identical logits. Off (the default), batches follow llama.cpp's batched (tinyBLAS)
 /// order, so our logits equal llama.cpp's bit for bit wherever its kernels are reproduced.</param>
+/// <param name="MatchLlamaCppRepacking">Sum Q4_0/IQ4_NL/Q2_K products in the order of the kernels llama.cpp uses on the
+/// weights it repacks by default; false follows llama.cpp run with <c>--no-repack</c> (plain vec_dot/tinyBLAS).</param>
 public sealed record ModelOptions(
     int Threads,
     KvCacheType KvType = KvCacheType.F32,
     int MaxBatch = 256,
     float? YarnBetaFast = null,
     float? YarnBetaSlow = null,
-    bool BatchInvariant = false);
+    bool BatchInvariant = false,
+    bool MatchLlamaCppRepacking = true);
