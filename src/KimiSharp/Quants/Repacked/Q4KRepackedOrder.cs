@@ -1,0 +1,189 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace KimiSharp.Quants.Repacked;
+
+/// <summary>
+/// Q4_K · Q8_K dot products in the float order of ggml-cpu's repacked kernels (weights repacked to block_q4_Kx8,
+/// "q4_K_8x8_q8_K"), computed from the PLAIN Q4_K row: no repacking is needed because every integer inside a
+/// super-block is exact; only where the sums are converted to float and how they are accumulated matters.
+/// Per super-block b (dw, dmw = the row's fp16 d, dmin; da = the activation's f32 d; sc_j, m_j = 6-bit scale/min of
+/// sub-block j; dot_j = Σ q4·q8 over its 32 values; bs_j = Σ q8 over it):
+/// <list type="bullet">
+/// <item><see cref="Gemv"/> (ggml_gemv_q4_K_8x8_q8_K, one activation row):
+///   acc = fma(float(Σ_j sc_j·dot_j), dw·da, acc); accMin = fma(float(Σ_j m_j·bs_j), dmw·da, accMin) once per super-block.</item>
+/// <item><see cref="Gemm"/> (ggml_gemm_q4_K_8x8_q8_K, activation rows in groups of 4): the same two fmas once per PAIR of
+///   sub-blocks (j = 2p, 2p+1, p = 0..3), i.e. four times per super-block.</item>
+/// </list>
+/// Both return acc − accMin. Neither depends on the row's position within its group of 8 nor the token's within
+/// its group of 4 (the AVX-512 and AVX2 paths of ggml's gemm do the same per-element operations).
+/// </summary>
+public static unsafe class Q4KRepackedOrder
+{
+    private const int WeightBlockBytes = 144;   // block_q4_K: d, dmin (fp16), scales[12], qs[128]
+    private const int ActivationBlockBytes = 292; // block_q8_K: d (f32), qs[256], bsums[16] (i16)
+
+    /// <summary>One plain-layout Q4_K weight row · one Q8_K activation row of n, in ggml's gemv order.</summary>
+    public static float Gemv(byte* plainWeightRow, byte* q8kActivationRow, int n) =>
+        Avx2.IsSupported ? GemvAvx2(plainWeightRow, q8kActivationRow, n) : GemvScalar(plainWeightRow, q8kActivationRow, n);
+
+    /// <summary>
+    /// One plain-layout Q4_K weight row · one Q8_K activation row of n, in ggml's gemm order. The activation must be
+    /// quantized as ggml_quantize_mat_t&lt;8, Q8_K&gt; does (<see cref="Q8KMatQuantizer"/>), in plain Q8_K layout.
+    /// </summary>
+    public static float Gemm(byte* plainWeightRow, byte* q8kActivationRow, int n) =>
+        Avx2.IsSupported ? GemmAvx2(plainWeightRow, q8kActivationRow, n) : GemmScalar(plainWeightRow, q8kActivationRow, n);
+
+    /// <summary><see cref="Gemv"/> over <paramref name="rows"/> consecutive weight rows (row stride = n/256 blocks) into dst.</summary>
+    public static void GemvRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst)
+    {
+        long rowBytes = (long)(n / 256) * WeightBlockBytes;
+        for (int r = 0; r < rows; r++)
+            dst[r] = Gemv(plainWeights + r * rowBytes, q8kActivationRow, n);
+    }
+
+    /// <summary><see cref="Gemm"/> over <paramref name="rows"/> consecutive weight rows (row stride = n/256 blocks) into dst.</summary>
+    public static void GemmRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst)
+    {
+        long rowBytes = (long)(n / 256) * WeightBlockBytes;
+        for (int r = 0; r < rows; r++)
+            dst[r] = Gemm(plainWeights + r * rowBytes, q8kActivationRow, n);
+    }
+
+    internal static float GemvScalar(byte* w, byte* a, int n)
+    {
+        int* sums = stackalloc int[4];
+        int* mins = stackalloc int[4];
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            PairSumsScalar(w, a, sums, mins);
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(sums[0] + sums[1] + sums[2] + sums[3], dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins[0] + mins[1] + mins[2] + mins[3], ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    internal static float GemmScalar(byte* w, byte* a, int n)
+    {
+        int* sums = stackalloc int[4];
+        int* mins = stackalloc int[4];
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            PairSumsScalar(w, a, sums, mins);
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            for (int p = 0; p < 4; p++)
+            {
+                acc = MathF.FusedMultiplyAdd(sums[p], dd, acc);
+                accMin = MathF.FusedMultiplyAdd(mins[p], ddMin, accMin);
+            }
+        }
+        return acc - accMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemvAvx2(byte* w, byte* a, int n)
+    {
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var sumi = Vector256<int>.Zero;
+            for (int p = 0; p < 4; p++)
+                sumi = Avx2.Add(sumi, PairProducts(w, a, scalesMins, p));
+            int sum = HorizontalSum(sumi);
+            int min = HorizontalSum(MinProducts(a, scalesMins));
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(sum, dd, acc);
+            accMin = MathF.FusedMultiplyAdd(min, ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemmAvx2(byte* w, byte* a, int n)
+    {
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var minPairs = MinProducts(a, scalesMins);
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            for (int p = 0; p < 4; p++)
+            {
+                acc = MathF.FusedMultiplyAdd(HorizontalSum(PairProducts(w, a, scalesMins, p)), dd, acc);
+                accMin = MathF.FusedMultiplyAdd(minPairs.GetElement(p), ddMin, accMin);
+            }
+        }
+        return acc - accMin;
+    }
+
+    /// <summary>dw·da and dmw·da as ggml forms them (one rounded f32 product each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScaleProducts(byte* w, byte* a, out float dd, out float ddMin)
+    {
+        float da = *(float*)a;
+        dd = Fp16.ToFloat(*(ushort*)w) * da;
+        ddMin = Fp16.ToFloat(*(ushort*)(w + 2)) * da;
+    }
+
+    /// <summary>8 ints summing to sc_{2p}·dot_{2p} + sc_{2p+1}·dot_{2p+1} (sub-blocks 2p, 2p+1 = qs bytes 32p.., low / high nibbles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairProducts(byte* w, byte* a, Vector256<short> scalesMins, int p)
+    {
+        var bits = Avx.LoadVector256(w + 16 + 32 * p);
+        var lowMask = Vector256.Create((byte)0x0F);
+        var lo = Avx2.And(bits, lowMask);
+        var hi = Avx2.And(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte(), lowMask);
+        sbyte* q8 = (sbyte*)(a + 4 + 64 * p);
+        var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8)), Vector256.Create(scalesMins.GetElement(2 * p)));
+        var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32)), Vector256.Create(scalesMins.GetElement(2 * p + 1)));
+        return Avx2.Add(p0, p1);
+    }
+
+    /// <summary>Ints 0..3: m_{2p}·bs_{2p} + m_{2p+1}·bs_{2p+1} for p = 0..3 (bs_j = bsums[2j] + bsums[2j+1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinProducts(byte* a, Vector256<short> scalesMins)
+    {
+        var bs = Avx.LoadVector256((short*)(a + 260));
+        var perSubBlock = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()); // 8 shorts: bs_0..bs_7
+        return Sse2.MultiplyAddAdjacent(perSubBlock, scalesMins.GetUpper());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int HorizontalSum(Vector256<int> v) => HorizontalSum(Sse2.Add(v.GetLower(), v.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int HorizontalSum(Vector128<int> v)
+    {
+        v = Sse2.Add(v, Sse2.Shuffle(v, 0b01_00_11_10));
+        v = Sse2.Add(v, Sse2.Shuffle(v, 0b10_11_00_01));
+        return v.ToScalar();
+    }
+
+    /// <summary>Scalar reference for the exact integers: per pair p of sub-blocks, Σ sc·dot and Σ m·bs.</summary>
+    private static void PairSumsScalar(byte* w, byte* a, int* sums, int* mins)
+    {
+        sbyte* q8 = (sbyte*)(a + 4);
+        short* bsums = (short*)(a + 260);
+        for (int p = 0; p < 4; p++)
+        {
+            byte* q = w + 16 + 32 * p;
+            sums[p] = 0;
+            mins[p] = 0;
+            for (int half = 0; half < 2; half++)
+            {
+                int j = 2 * p + half;
+                KQuantMath.GetScaleMinK4(j, w + 4, out int sc, out int m);
+                int dot = 0;
+                for (int i = 0; i < 32; i++)
+                    dot += ((q[i] >> (4 * half)) & 0xF) * q8[32 * j + i];
+                sums[p] += sc * dot;
+                mins[p] += m * (bsums[2 * j] + bsums[2 * j + 1]);
+            }
+        }
+    }
+}
