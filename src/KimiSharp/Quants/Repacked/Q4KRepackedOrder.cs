@@ -87,18 +87,22 @@ public static unsafe class Q4KRepackedOrder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float GemvAvx2(byte* w, byte* a, int n)
     {
+        short* sc = stackalloc short[16];
         float acc = 0, accMin = 0;
         for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
         {
             var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
-            var sumi = Vector256<int>.Zero;
-            for (int p = 0; p < 4; p++)
-                sumi = Avx2.Add(sumi, PairProducts(w, a, scalesMins, p));
-            int sum = HorizontalSum(sumi);
-            int min = HorizontalSum(MinProducts(a, scalesMins));
+            Avx.Store(sc, scalesMins);
+            var sumi = Avx2.Add(Avx2.Add(PairProducts(w, a, sc, 0), PairProducts(w, a, sc, 1)),
+                                Avx2.Add(PairProducts(w, a, sc, 2), PairProducts(w, a, sc, 3)));
+            var s4 = Sse2.Add(sumi.GetLower(), sumi.GetUpper());
+            var m4 = MinProducts(a, scalesMins);
+            // horizontal sums of both at once: lane 0 = Σ sums, lane 1 = Σ mins
+            var h = Ssse3.HorizontalAdd(s4, m4);
+            h = Ssse3.HorizontalAdd(h, h);
             ScaleProducts(w, a, out float dd, out float ddMin);
-            acc = MathF.FusedMultiplyAdd(sum, dd, acc);
-            accMin = MathF.FusedMultiplyAdd(min, ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(h.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(h.GetElement(1), ddMin, accMin);
         }
         return acc - accMin;
     }
@@ -106,17 +110,27 @@ public static unsafe class Q4KRepackedOrder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float GemmAvx2(byte* w, byte* a, int n)
     {
+        short* sc = stackalloc short[16];
         float acc = 0, accMin = 0;
         for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
         {
             var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
-            var minPairs = MinProducts(a, scalesMins);
+            Avx.Store(sc, scalesMins);
+            // lane p of the reduction = Σ over the 8 ints of pair p
+            var h = Avx2.HorizontalAdd(
+                Avx2.HorizontalAdd(PairProducts(w, a, sc, 0), PairProducts(w, a, sc, 1)),
+                Avx2.HorizontalAdd(PairProducts(w, a, sc, 2), PairProducts(w, a, sc, 3)));
+            var sums = Sse2.ConvertToVector128Single(Sse2.Add(h.GetLower(), h.GetUpper()));
+            var mins = Sse2.ConvertToVector128Single(MinProducts(a, scalesMins));
             ScaleProducts(w, a, out float dd, out float ddMin);
-            for (int p = 0; p < 4; p++)
-            {
-                acc = MathF.FusedMultiplyAdd(HorizontalSum(PairProducts(w, a, scalesMins, p)), dd, acc);
-                accMin = MathF.FusedMultiplyAdd(minPairs.GetElement(p), ddMin, accMin);
-            }
+            acc = MathF.FusedMultiplyAdd(sums.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.ToScalar(), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(1), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(1), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(2), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(2), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(3), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(3), ddMin, accMin);
         }
         return acc - accMin;
     }
@@ -126,21 +140,22 @@ public static unsafe class Q4KRepackedOrder
     private static void ScaleProducts(byte* w, byte* a, out float dd, out float ddMin)
     {
         float da = *(float*)a;
-        dd = Fp16.ToFloat(*(ushort*)w) * da;
-        ddMin = Fp16.ToFloat(*(ushort*)(w + 2)) * da;
+        float* f16 = Fp16.TablePointer;
+        dd = f16[*(ushort*)w] * da;
+        ddMin = f16[*(ushort*)(w + 2)] * da;
     }
 
     /// <summary>8 ints summing to sc_{2p}·dot_{2p} + sc_{2p+1}·dot_{2p+1} (sub-blocks 2p, 2p+1 = qs bytes 32p.., low / high nibbles).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> PairProducts(byte* w, byte* a, Vector256<short> scalesMins, int p)
+    private static Vector256<int> PairProducts(byte* w, byte* a, short* sc, int p)
     {
         var bits = Avx.LoadVector256(w + 16 + 32 * p);
         var lowMask = Vector256.Create((byte)0x0F);
         var lo = Avx2.And(bits, lowMask);
         var hi = Avx2.And(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte(), lowMask);
         sbyte* q8 = (sbyte*)(a + 4 + 64 * p);
-        var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8)), Vector256.Create(scalesMins.GetElement(2 * p)));
-        var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32)), Vector256.Create(scalesMins.GetElement(2 * p + 1)));
+        var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8)), Vector256.Create(sc[2 * p]));
+        var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32)), Vector256.Create(sc[2 * p + 1]));
         return Avx2.Add(p0, p1);
     }
 
@@ -151,17 +166,6 @@ public static unsafe class Q4KRepackedOrder
         var bs = Avx.LoadVector256((short*)(a + 260));
         var perSubBlock = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()); // 8 shorts: bs_0..bs_7
         return Sse2.MultiplyAddAdjacent(perSubBlock, scalesMins.GetUpper());
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int HorizontalSum(Vector256<int> v) => HorizontalSum(Sse2.Add(v.GetLower(), v.GetUpper()));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int HorizontalSum(Vector128<int> v)
-    {
-        v = Sse2.Add(v, Sse2.Shuffle(v, 0b01_00_11_10));
-        v = Sse2.Add(v, Sse2.Shuffle(v, 0b10_11_00_01));
-        return v.ToScalar();
     }
 
     /// <summary>Scalar reference for the exact integers: per pair p of sub-blocks, Σ sc·dot and Σ m·bs.</summary>
