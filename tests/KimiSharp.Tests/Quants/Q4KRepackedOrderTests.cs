@@ -26,7 +26,7 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Mat_quantizer_matches_ggml_quantize_mat_and_differs_from_quantize_row_only_on_sign_ties()
+    public unsafe void Mat_quantizer_matches_ggml_quantize_mat_and_differs_from_quantize_row_only_on_sign_ties()
     {
         int sameAsRowQuantizer = 0, tieBlocks = 0, total = 0;
         foreach (int n in new[] { 256, 2048, 7168 })
@@ -46,6 +46,15 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
 
                     var rowQuantizer = new byte[ours.Length];
                     ActivationQuantizer.Quantize(GgmlType.Q8_K, row, rowQuantizer);
+                    var weight = BlockData.Random(GgmlType.Q4_K, n, seed + 10 * r, 0.05f);
+                    fixed (byte* pw = weight)
+                    fixed (byte* pm = ours)
+                    fixed (byte* pq = rowQuantizer)
+                    {
+                        // the sign flip on ties is exact: both quantizers give the same dot products
+                        Assert.Equal(Bits(Q4KRepackedOrder.Gemm(pw, pm, n)), Bits(Q4KRepackedOrder.Gemm(pw, pq, n)));
+                        Assert.Equal(Bits(Q4KRepackedOrder.Gemv(pw, pm, n)), Bits(Q4KRepackedOrder.Gemv(pw, pq, n)));
+                    }
                     for (int b = 0; b < n / 256; b++)
                     {
                         total++;
@@ -80,6 +89,16 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
                 int rowBytes = n / 256 * 144;
                 fixed (byte* pw = plain)
                 fixed (byte* pa = act)
+                {
+                    foreach (int count in new[] { rows, rows - 3 }) // 8-row lanes, then 8-row lanes + single rows
+                    {
+                        var all = new float[count];
+                        fixed (float* pd = all)
+                            Q4KRepackedOrder.GemvRows(pw, count, pa, n, pd);
+                        for (int r = 0; r < count; r++)
+                            if (Bits(all[r]) != Bits(ggml[r]))
+                                failures.Add($"GemvRows({count}) n={n} seed={seed} row={r}: ggml {ggml[r]:R} ours {all[r]:R}");
+                    }
                     for (int r = 0; r < rows; r++)
                     {
                         float vecDot = GgmlOracle.VecDot(GgmlType.Q4_K, plain.AsSpan(r * rowBytes, rowBytes), act, n);
@@ -87,6 +106,7 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
                         foreach (var (name, ours) in new[]
                         {
                             ("best", Q4KRepackedOrder.Gemv(pw + r * rowBytes, pa, n)),
+                            ("avx2", Simd.IsAvailable(SimdLevel.Avx2) ? Q4KRepackedOrder.GemvAvx2(pw + r * rowBytes, pa, n) : ggml[r]),
                             ("scalar", Q4KRepackedOrder.GemvScalar(pw + r * rowBytes, pa, n)),
                         })
                         {
@@ -95,8 +115,9 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
                                 failures.Add($"{name} n={n} seed={seed} row={r}: ggml {ggml[r]:R} ours {ours:R}");
                         }
                     }
+                }
             }
-        output.WriteLine($"gemv: {checks} checks, {failures.Count} mismatches; ggml's gemv differs from its vec_dot on {differFromVecDot}/{checks / 2} (row, token)");
+        output.WriteLine($"gemv: {checks} checks, {failures.Count} mismatches; ggml's gemv differs from its vec_dot on {differFromVecDot}/{checks / 3} (row, token)");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
         Assert.True(differFromVecDot > 0, "gemv's order should differ from vec_dot's somewhere");
     }
@@ -145,6 +166,13 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
                 fixed (byte* pw = plain)
                     for (int t = 0; t < tokens; t++)
                         fixed (byte* pa = plainActs[t])
+                        {
+                            var all = new float[rows - 3]; // 8-row lanes + single rows
+                            fixed (float* pd = all)
+                                Q4KRepackedOrder.GemmRows(pw, all.Length, pa, n, pd);
+                            for (int r = 0; r < all.Length; r++)
+                                if (Bits(all[r]) != Bits(ggml[t * rows + r]))
+                                    failures.Add($"GemmRows n={n} seed={seed} token={t} row={r}: ggml {ggml[t * rows + r]:R} ours {all[r]:R}");
                             for (int r = 0; r < rows; r++)
                             {
                                 float expected = ggml[t * rows + r];
@@ -154,6 +182,7 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
                                 foreach (var (name, ours) in new[]
                                 {
                                     ("best", Q4KRepackedOrder.Gemm(pw + r * rowBytes, pa, n)),
+                                    ("avx2", Simd.IsAvailable(SimdLevel.Avx2) ? Q4KRepackedOrder.GemmAvx2(pw + r * rowBytes, pa, n) : expected),
                                     ("scalar", Q4KRepackedOrder.GemmScalar(pw + r * rowBytes, pa, n)),
                                 })
                                 {
@@ -162,8 +191,9 @@ public class Q4KRepackedOrderTests(ITestOutputHelper output)
                                         failures.Add($"{name} n={n} seed={seed} token={t} row={r}: ggml {expected:R} ours {ours:R}");
                                 }
                             }
+                        }
             }
-        output.WriteLine($"gemm: {checks} checks, {failures.Count} mismatches; ggml's gemm differs from vec_dot on {differFromVecDot}/{checks / 2}, from gemv on {differFromGemv}/{checks / 2}");
+        output.WriteLine($"gemm: {checks} checks, {failures.Count} mismatches; ggml's gemm differs from vec_dot on {differFromVecDot}/{checks / 3}, from gemv on {differFromGemv}/{checks / 3}");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
         Assert.True(differFromVecDot > 0 && differFromGemv > 0, "gemm's order should differ from vec_dot's and gemv's somewhere");
     }

@@ -26,29 +26,31 @@ public static unsafe class Q4KRepackedOrder
 
     /// <summary>One plain-layout Q4_K weight row · one Q8_K activation row of n, in ggml's gemv order.</summary>
     public static float Gemv(byte* plainWeightRow, byte* q8kActivationRow, int n) =>
-        Avx2.IsSupported ? GemvAvx2(plainWeightRow, q8kActivationRow, n) : GemvScalar(plainWeightRow, q8kActivationRow, n);
+        Avx512BW.IsSupported ? GemvAvx512(plainWeightRow, q8kActivationRow, n)
+        : Avx2.IsSupported ? GemvAvx2(plainWeightRow, q8kActivationRow, n) : GemvScalar(plainWeightRow, q8kActivationRow, n);
 
     /// <summary>
-    /// One plain-layout Q4_K weight row · one Q8_K activation row of n, in ggml's gemm order. The activation must be
-    /// quantized as ggml_quantize_mat_t&lt;8, Q8_K&gt; does (<see cref="Q8KMatQuantizer"/>), in plain Q8_K layout.
+    /// One plain-layout Q4_K weight row · one Q8_K activation row of n, in ggml's gemm order. ggml quantizes gemm
+    /// activations with ggml_quantize_mat_t&lt;8, Q8_K&gt; (<see cref="Q8KMatQuantizer"/>); ActivationQuantizer's Q8_K
+    /// gives the same results here (its blocks differ only by an exact negation of qs, bsums and d, tested).
     /// </summary>
     public static float Gemm(byte* plainWeightRow, byte* q8kActivationRow, int n) =>
-        Avx2.IsSupported ? GemmAvx2(plainWeightRow, q8kActivationRow, n) : GemmScalar(plainWeightRow, q8kActivationRow, n);
+        Avx512BW.IsSupported ? GemmAvx512(plainWeightRow, q8kActivationRow, n)
+        : Avx2.IsSupported ? GemmAvx2(plainWeightRow, q8kActivationRow, n) : GemmScalar(plainWeightRow, q8kActivationRow, n);
 
     /// <summary><see cref="Gemv"/> over <paramref name="rows"/> consecutive weight rows (row stride = n/256 blocks) into dst.</summary>
-    public static void GemvRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst)
-    {
-        long rowBytes = (long)(n / 256) * WeightBlockBytes;
-        for (int r = 0; r < rows; r++)
-            dst[r] = Gemv(plainWeights + r * rowBytes, q8kActivationRow, n);
-    }
+    public static void GemvRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst) =>
+        Rows(plainWeights, rows, q8kActivationRow, n, dst, perPair: false);
 
     /// <summary><see cref="Gemm"/> over <paramref name="rows"/> consecutive weight rows (row stride = n/256 blocks) into dst.</summary>
-    public static void GemmRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst)
+    public static void GemmRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst) =>
+        Rows(plainWeights, rows, q8kActivationRow, n, dst, perPair: true);
+
+    private static void Rows(byte* w, int rows, byte* a, int n, float* dst, bool perPair)
     {
         long rowBytes = (long)(n / 256) * WeightBlockBytes;
         for (int r = 0; r < rows; r++)
-            dst[r] = Gemm(plainWeights + r * rowBytes, q8kActivationRow, n);
+            dst[r] = perPair ? Gemm(w + r * rowBytes, a, n) : Gemv(w + r * rowBytes, a, n);
     }
 
     internal static float GemvScalar(byte* w, byte* a, int n)
@@ -99,10 +101,10 @@ public static unsafe class Q4KRepackedOrder
             var m4 = MinProducts(a, scalesMins);
             // horizontal sums of both at once: lane 0 = Σ sums, lane 1 = Σ mins
             var h = Ssse3.HorizontalAdd(s4, m4);
-            h = Ssse3.HorizontalAdd(h, h);
+            var hf = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h)); // same rounding as (float)int
             ScaleProducts(w, a, out float dd, out float ddMin);
-            acc = MathF.FusedMultiplyAdd(h.ToScalar(), dd, acc);
-            accMin = MathF.FusedMultiplyAdd(h.GetElement(1), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(hf.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(hf.GetElement(1), ddMin, accMin);
         }
         return acc - accMin;
     }
@@ -134,6 +136,90 @@ public static unsafe class Q4KRepackedOrder
         }
         return acc - accMin;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemvAvx512(byte* w, byte* a, int n)
+    {
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            PairProducts512(w, a, scalesMins, out var s01, out var s23);
+            var s = Avx512F.Add(s01, s23);
+            var s8 = Avx2.Add(s.GetLower(), s.GetUpper());
+            var h = Ssse3.HorizontalAdd(Sse2.Add(s8.GetLower(), s8.GetUpper()), MinProducts(a, scalesMins)); // lanes 0-1: sums, 2-3: mins
+            var hf = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h)); // same rounding as (float)int
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(hf.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(hf.GetElement(1), ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemmAvx512(byte* w, byte* a, int n)
+    {
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var sums = Sse2.ConvertToVector128Single(PairSums512(w, a, scalesMins));
+            var mins = Sse2.ConvertToVector128Single(MinProducts(a, scalesMins));
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(sums.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.ToScalar(), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(1), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(1), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(2), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(2), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(3), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(3), ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    /// <summary>Ints 0..3: Σ sc·dot over pair p of sub-blocks (the exact per-pair integer of ggml's gemm).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> PairSums512(byte* w, byte* a, Vector256<short> scalesMins)
+    {
+        PairProducts512(w, a, scalesMins, out var s01, out var s23);
+        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s01.GetLower(), s01.GetUpper()), Avx2.HorizontalAdd(s23.GetLower(), s23.GetUpper()));
+        return Sse2.Add(h.GetLower(), h.GetUpper());
+    }
+
+    /// <summary>
+    /// Sub-block products in 512-bit registers: <paramref name="s01"/> lanes 0-7 sum to pair 0, 8-15 to pair 1;
+    /// <paramref name="s23"/> likewise for pairs 2, 3. A register holds the low nibbles of two 32-byte chunks
+    /// (sub-blocks 0 and 2, or 4 and 6) or their high nibbles (1 and 3, or 5 and 7).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairProducts512(byte* w, byte* a, Vector256<short> scalesMins, out Vector512<int> s01, out Vector512<int> s23)
+    {
+        var lowMask = Vector512.Create((byte)0x0F);
+        var sc = scalesMins.ToVector512Unsafe();
+        sbyte* q8 = (sbyte*)(a + 4);
+        var bits0 = Avx512F.LoadVector512(w + 16);   // qs bytes 0..63: pairs 0, 1
+        var bits1 = Avx512F.LoadVector512(w + 80);   // qs bytes 64..127: pairs 2, 3
+        var lo0 = Avx512F.And(bits0, lowMask);
+        var hi0 = Avx512F.And(Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte(), lowMask);
+        var lo1 = Avx512F.And(bits1, lowMask);
+        var hi1 = Avx512F.And(Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte(), lowMask);
+        s01 = Avx512F.Add(Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, Halves(0, 2))),
+                          Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, Halves(1, 3))));
+        s23 = Avx512F.Add(Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, Halves(4, 6))),
+                          Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, Halves(5, 7))));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Halves(short lo, short hi) => Vector512.Create(Vector256.Create(lo), Vector256.Create(hi));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Madd(Vector512<byte> u, Vector512<sbyte> s, Vector512<short> scales) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s), scales);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
+        Avx512F.InsertVector256(Avx.LoadVector256(p0).ToVector512Unsafe(), Avx.LoadVector256(p1), 1);
 
     /// <summary>dw·da and dmw·da as ggml forms them (one rounded f32 product each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
