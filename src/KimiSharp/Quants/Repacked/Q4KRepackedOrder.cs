@@ -1,0 +1,279 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace KimiSharp.Quants.Repacked;
+
+/// <summary>
+/// Q4_K · Q8_K dot products in the float order of ggml-cpu's repacked kernels (weights repacked to block_q4_Kx8,
+/// "q4_K_8x8_q8_K"), computed from the PLAIN Q4_K row: no repacking is needed because every integer inside a
+/// super-block is exact; only where the sums are converted to float and how they are accumulated matters.
+/// Per super-block b (dw, dmw = the row's fp16 d, dmin; da = the activation's f32 d; sc_j, m_j = 6-bit scale/min of
+/// sub-block j; dot_j = Σ q4·q8 over its 32 values; bs_j = Σ q8 over it):
+/// <list type="bullet">
+/// <item><see cref="Gemv"/> (ggml_gemv_q4_K_8x8_q8_K, one activation row):
+///   acc = fma(float(Σ_j sc_j·dot_j), dw·da, acc); accMin = fma(float(Σ_j m_j·bs_j), dmw·da, accMin) once per super-block.</item>
+/// <item><see cref="Gemm"/> (ggml_gemm_q4_K_8x8_q8_K, activation rows in groups of 4): the same two fmas once per PAIR of
+///   sub-blocks (j = 2p, 2p+1, p = 0..3), i.e. four times per super-block.</item>
+/// </list>
+/// Both return acc − accMin. Neither depends on the row's position within its group of 8 nor the token's within
+/// its group of 4 (the AVX-512 and AVX2 paths of ggml's gemm do the same per-element operations).
+/// </summary>
+public static unsafe class Q4KRepackedOrder
+{
+    private const int WeightBlockBytes = 144;   // block_q4_K: d, dmin (fp16), scales[12], qs[128]
+    private const int ActivationBlockBytes = 292; // block_q8_K: d (f32), qs[256], bsums[16] (i16)
+
+    /// <summary>One plain-layout Q4_K weight row · one Q8_K activation row of n, in ggml's gemv order.</summary>
+    public static float Gemv(byte* plainWeightRow, byte* q8kActivationRow, int n) =>
+        Avx512BW.IsSupported ? GemvAvx512(plainWeightRow, q8kActivationRow, n)
+        : Avx2.IsSupported ? GemvAvx2(plainWeightRow, q8kActivationRow, n) : GemvScalar(plainWeightRow, q8kActivationRow, n);
+
+    /// <summary>
+    /// One plain-layout Q4_K weight row · one Q8_K activation row of n, in ggml's gemm order. ggml quantizes gemm
+    /// activations with ggml_quantize_mat_t&lt;8, Q8_K&gt; (<see cref="Q8KMatQuantizer"/>); ActivationQuantizer's Q8_K
+    /// gives the same results here (its blocks differ only by an exact negation of qs, bsums and d, tested).
+    /// </summary>
+    public static float Gemm(byte* plainWeightRow, byte* q8kActivationRow, int n) =>
+        Avx512BW.IsSupported ? GemmAvx512(plainWeightRow, q8kActivationRow, n)
+        : Avx2.IsSupported ? GemmAvx2(plainWeightRow, q8kActivationRow, n) : GemmScalar(plainWeightRow, q8kActivationRow, n);
+
+    /// <summary><see cref="Gemv"/> over <paramref name="rows"/> consecutive weight rows (row stride = n/256 blocks) into dst.</summary>
+    public static void GemvRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst) =>
+        Rows(plainWeights, rows, q8kActivationRow, n, dst, perPair: false);
+
+    /// <summary><see cref="Gemm"/> over <paramref name="rows"/> consecutive weight rows (row stride = n/256 blocks) into dst.</summary>
+    public static void GemmRows(byte* plainWeights, int rows, byte* q8kActivationRow, int n, float* dst) =>
+        Rows(plainWeights, rows, q8kActivationRow, n, dst, perPair: true);
+
+    private static void Rows(byte* w, int rows, byte* a, int n, float* dst, bool perPair)
+    {
+        long rowBytes = (long)(n / 256) * WeightBlockBytes;
+        for (int r = 0; r < rows; r++)
+            dst[r] = perPair ? Gemm(w + r * rowBytes, a, n) : Gemv(w + r * rowBytes, a, n);
+    }
+
+    internal static float GemvScalar(byte* w, byte* a, int n)
+    {
+        int* sums = stackalloc int[4];
+        int* mins = stackalloc int[4];
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            PairSumsScalar(w, a, sums, mins);
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(sums[0] + sums[1] + sums[2] + sums[3], dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins[0] + mins[1] + mins[2] + mins[3], ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    internal static float GemmScalar(byte* w, byte* a, int n)
+    {
+        int* sums = stackalloc int[4];
+        int* mins = stackalloc int[4];
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            PairSumsScalar(w, a, sums, mins);
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            for (int p = 0; p < 4; p++)
+            {
+                acc = MathF.FusedMultiplyAdd(sums[p], dd, acc);
+                accMin = MathF.FusedMultiplyAdd(mins[p], ddMin, accMin);
+            }
+        }
+        return acc - accMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemvAvx2(byte* w, byte* a, int n)
+    {
+        short* sc = stackalloc short[16];
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            Avx.Store(sc, scalesMins);
+            var sumi = Avx2.Add(Avx2.Add(PairProducts(w, a, sc, 0), PairProducts(w, a, sc, 1)),
+                                Avx2.Add(PairProducts(w, a, sc, 2), PairProducts(w, a, sc, 3)));
+            var s4 = Sse2.Add(sumi.GetLower(), sumi.GetUpper());
+            var m4 = MinProducts(a, scalesMins);
+            // horizontal sums of both at once: lane 0 = Σ sums, lane 1 = Σ mins
+            var h = Ssse3.HorizontalAdd(s4, m4);
+            var hf = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h)); // same rounding as (float)int
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(hf.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(hf.GetElement(1), ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemmAvx2(byte* w, byte* a, int n)
+    {
+        short* sc = stackalloc short[16];
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            Avx.Store(sc, scalesMins);
+            // lane p of the reduction = Σ over the 8 ints of pair p
+            var h = Avx2.HorizontalAdd(
+                Avx2.HorizontalAdd(PairProducts(w, a, sc, 0), PairProducts(w, a, sc, 1)),
+                Avx2.HorizontalAdd(PairProducts(w, a, sc, 2), PairProducts(w, a, sc, 3)));
+            var sums = Sse2.ConvertToVector128Single(Sse2.Add(h.GetLower(), h.GetUpper()));
+            var mins = Sse2.ConvertToVector128Single(MinProducts(a, scalesMins));
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(sums.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.ToScalar(), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(1), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(1), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(2), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(2), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(3), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(3), ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemvAvx512(byte* w, byte* a, int n)
+    {
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            PairProducts512(w, a, scalesMins, out var s01, out var s23);
+            var s = Avx512F.Add(s01, s23);
+            var s8 = Avx2.Add(s.GetLower(), s.GetUpper());
+            var h = Ssse3.HorizontalAdd(Sse2.Add(s8.GetLower(), s8.GetUpper()), MinProducts(a, scalesMins)); // lanes 0-1: sums, 2-3: mins
+            var hf = Sse2.ConvertToVector128Single(Ssse3.HorizontalAdd(h, h)); // same rounding as (float)int
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(hf.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(hf.GetElement(1), ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float GemmAvx512(byte* w, byte* a, int n)
+    {
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var sums = Sse2.ConvertToVector128Single(PairSums512(w, a, scalesMins));
+            var mins = Sse2.ConvertToVector128Single(MinProducts(a, scalesMins));
+            ScaleProducts(w, a, out float dd, out float ddMin);
+            acc = MathF.FusedMultiplyAdd(sums.ToScalar(), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.ToScalar(), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(1), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(1), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(2), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(2), ddMin, accMin);
+            acc = MathF.FusedMultiplyAdd(sums.GetElement(3), dd, acc);
+            accMin = MathF.FusedMultiplyAdd(mins.GetElement(3), ddMin, accMin);
+        }
+        return acc - accMin;
+    }
+
+    /// <summary>Ints 0..3: Σ sc·dot over pair p of sub-blocks (the exact per-pair integer of ggml's gemm).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> PairSums512(byte* w, byte* a, Vector256<short> scalesMins)
+    {
+        PairProducts512(w, a, scalesMins, out var s01, out var s23);
+        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s01.GetLower(), s01.GetUpper()), Avx2.HorizontalAdd(s23.GetLower(), s23.GetUpper()));
+        return Sse2.Add(h.GetLower(), h.GetUpper());
+    }
+
+    /// <summary>
+    /// Sub-block products in 512-bit registers: <paramref name="s01"/> lanes 0-7 sum to pair 0, 8-15 to pair 1;
+    /// <paramref name="s23"/> likewise for pairs 2, 3. A register holds the low nibbles of two 32-byte chunks
+    /// (sub-blocks 0 and 2, or 4 and 6) or their high nibbles (1 and 3, or 5 and 7).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairProducts512(byte* w, byte* a, Vector256<short> scalesMins, out Vector512<int> s01, out Vector512<int> s23)
+    {
+        var lowMask = Vector512.Create((byte)0x0F);
+        var sc = scalesMins.ToVector512Unsafe();
+        sbyte* q8 = (sbyte*)(a + 4);
+        var bits0 = Avx512F.LoadVector512(w + 16);   // qs bytes 0..63: pairs 0, 1
+        var bits1 = Avx512F.LoadVector512(w + 80);   // qs bytes 64..127: pairs 2, 3
+        var lo0 = Avx512F.And(bits0, lowMask);
+        var hi0 = Avx512F.And(Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte(), lowMask);
+        var lo1 = Avx512F.And(bits1, lowMask);
+        var hi1 = Avx512F.And(Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte(), lowMask);
+        s01 = Avx512F.Add(Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, Halves(0, 2))),
+                          Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, Halves(1, 3))));
+        s23 = Avx512F.Add(Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, Halves(4, 6))),
+                          Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, Halves(5, 7))));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Halves(short lo, short hi) => Vector512.Create(Vector256.Create(lo), Vector256.Create(hi));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Madd(Vector512<byte> u, Vector512<sbyte> s, Vector512<short> scales) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s), scales);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
+        Avx512F.InsertVector256(Avx.LoadVector256(p0).ToVector512Unsafe(), Avx.LoadVector256(p1), 1);
+
+    /// <summary>dw·da and dmw·da as ggml forms them (one rounded f32 product each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScaleProducts(byte* w, byte* a, out float dd, out float ddMin)
+    {
+        float da = *(float*)a;
+        float* f16 = Fp16.TablePointer;
+        dd = f16[*(ushort*)w] * da;
+        ddMin = f16[*(ushort*)(w + 2)] * da;
+    }
+
+    /// <summary>8 ints summing to sc_{2p}·dot_{2p} + sc_{2p+1}·dot_{2p+1} (sub-blocks 2p, 2p+1 = qs bytes 32p.., low / high nibbles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairProducts(byte* w, byte* a, short* sc, int p)
+    {
+        var bits = Avx.LoadVector256(w + 16 + 32 * p);
+        var lowMask = Vector256.Create((byte)0x0F);
+        var lo = Avx2.And(bits, lowMask);
+        var hi = Avx2.And(Avx2.ShiftRightLogical(bits.AsUInt16(), 4).AsByte(), lowMask);
+        sbyte* q8 = (sbyte*)(a + 4 + 64 * p);
+        var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Avx.LoadVector256(q8)), Vector256.Create(sc[2 * p]));
+        var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Avx.LoadVector256(q8 + 32)), Vector256.Create(sc[2 * p + 1]));
+        return Avx2.Add(p0, p1);
+    }
+
+    /// <summary>Ints 0..3: m_{2p}·bs_{2p} + m_{2p+1}·bs_{2p+1} for p = 0..3 (bs_j = bsums[2j] + bsums[2j+1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinProducts(byte* a, Vector256<short> scalesMins)
+    {
+        var bs = Avx.LoadVector256((short*)(a + 260));
+        var perSubBlock = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()); // 8 shorts: bs_0..bs_7
+        return Sse2.MultiplyAddAdjacent(perSubBlock, scalesMins.GetUpper());
+    }
+
+    /// <summary>Scalar reference for the exact integers: per pair p of sub-blocks, Σ sc·dot and Σ m·bs.</summary>
+    private static void PairSumsScalar(byte* w, byte* a, int* sums, int* mins)
+    {
+        sbyte* q8 = (sbyte*)(a + 4);
+        short* bsums = (short*)(a + 260);
+        for (int p = 0; p < 4; p++)
+        {
+            byte* q = w + 16 + 32 * p;
+            sums[p] = 0;
+            mins[p] = 0;
+            for (int half = 0; half < 2; half++)
+            {
+                int j = 2 * p + half;
+                KQuantMath.GetScaleMinK4(j, w + 4, out int sc, out int m);
+                int dot = 0;
+                for (int i = 0; i < 32; i++)
+                    dot += ((q[i] >> (4 * half)) & 0xF) * q8[32 * j + i];
+                sums[p] += sc * dot;
+                mins[p] += m * (bsums[2 * j] + bsums[2 * j + 1]);
+            }
+        }
+    }
+}
