@@ -17,7 +17,7 @@ public enum KvCacheType
 /// <param name="BatchInvariant">Sum every token's products in the same order whether it runs alone or in a batch, so
 /// prefill and decode give bit-identical logits. Off (the default), batches follow llama.cpp's batched (tinyBLAS)
 /// order, so our logits equal llama.cpp's bit for bit wherever its kernels are reproduced.</param>
-/// <param name="MatchLlamaCppRepacking">Sum Q4_0/IQ4_NL/Q2_K products in the order of the kernels llama.cpp uses on the
+/// <param name="MatchLlamaCppRepacking">Sum Q4_0/IQ4_NL/Q4_K/Q2_K products in the order of the kernels llama.cpp uses on the
 /// weights it repacks by default; false follows llama.cpp run with <c>--no-repack</c> (plain vec_dot/tinyBLAS).</param>
 public sealed record ModelOptions(
     int Threads,

@@ -5,7 +5,7 @@ namespace KimiSharp.Quants.Repacked;
 /// their own gemv/gemm kernels) and the float order those kernels give each (row, token) output, reproduced on our
 /// plain layouts. A weight is repacked when it is a 2-D mat-mul weight or a 3-D MoE expert tensor (never a per-head
 /// 3-D weight such as attn_k_b/attn_v_b, never token_embd), its row count is a multiple of 8, and its type is:
-/// Q4_0 or IQ4_NL (AVX2 builds), Q2_K (AVX-512 builds). Plain mat-mul: tokens in whole groups of 4 take gemm, the
+/// Q4_0, IQ4_NL or Q4_K (AVX2 builds), Q2_K (AVX-512 builds). Plain mat-mul: tokens in whole groups of 4 take gemm, the
 /// rest gemv; MoE (MUL_MAT_ID): every (expert, token) takes gemv. Activations are quantized as for vec_dot.
 /// </summary>
 internal static unsafe class LlamaRepack
@@ -14,7 +14,7 @@ internal static unsafe class LlamaRepack
     public static bool Applies(GgmlType type, int rows, int cols) =>
         rows % 8 == 0 && cols % 8 == 0 && type switch
         {
-            GgmlType.Q4_0 or GgmlType.IQ4_NL => Simd.Best >= SimdLevel.Avx2,
+            GgmlType.Q4_0 or GgmlType.IQ4_NL or GgmlType.Q4_K => Simd.Best >= SimdLevel.Avx2,
             GgmlType.Q2_K => Simd.Best >= SimdLevel.Avx512,
             _ => false,
         };
@@ -25,6 +25,7 @@ internal static unsafe class LlamaRepack
         GgmlType.Q4_0 => Q40RepackedDot.Dot(weightRow, activationRow, cols),
         GgmlType.IQ4_NL => Iq4NlRepackedDot.Dot(weightRow, activationRow, cols),
         GgmlType.Q2_K => gemm ? Q2KRepackedOrder.Gemm(weightRow, activationRow, cols) : Q2KRepackedOrder.Gemv(weightRow, activationRow, cols),
+        GgmlType.Q4_K => gemm ? Q4KRepackedOrder.Gemm(weightRow, activationRow, cols) : Q4KRepackedOrder.Gemv(weightRow, activationRow, cols),
         _ => throw new NotSupportedException($"llama.cpp does not repack {type}"),
     };
 }
