@@ -37,6 +37,17 @@ public static unsafe class GgmlFloatOrder
     /// <summary>Floats reduced per step of <see cref="Dot"/> (four accumulators of 16 lanes).</summary>
     public const int DotStep = 64;
 
+    /// <summary>a·b + c with one rounding: the FMA instruction where present (the generic Vector256/512 API falls back to
+    /// a per-element software loop in .NET 10), else the exact software fallback.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Fma256(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        System.Runtime.Intrinsics.X86.Fma.IsSupported ? System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a, b, c) : Vector256.FusedMultiplyAdd(a, b, c);
+
+    /// <summary>a·b + c with one rounding on 512-bit registers (only called where Vector512 is accelerated).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Fma512(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? System.Runtime.Intrinsics.X86.Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
+
     /// <summary>_mm512_reduce_add_ps of the register (lo = lanes 0–7, hi = lanes 8–15).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ReduceLanes(Vector256<float> lo, Vector256<float> hi)
@@ -73,10 +84,10 @@ public static unsafe class GgmlFloatOrder
         var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
         for (int s = 0; s < np; s += DotStep)
         {
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s), Vector512.Load(y + s), a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s + 16), Vector512.Load(y + s + 16), a1);
-            a2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s + 32), Vector512.Load(y + s + 32), a2);
-            a3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + s + 48), Vector512.Load(y + s + 48), a3);
+            a0 = Fma512(Vector512.Load(x + s), Vector512.Load(y + s), a0);
+            a1 = Fma512(Vector512.Load(x + s + 16), Vector512.Load(y + s + 16), a1);
+            a2 = Fma512(Vector512.Load(x + s + 32), Vector512.Load(y + s + 32), a2);
+            a3 = Fma512(Vector512.Load(x + s + 48), Vector512.Load(y + s + 48), a3);
         }
         var r = (a0 + a2) + (a1 + a3);
         return ReduceLanes(r.GetLower(), r.GetUpper());
@@ -110,7 +121,7 @@ public static unsafe class GgmlFloatOrder
         {
             var acc = Vector512<float>.Zero;
             for (int i = 0; i < n; i += Lanes)
-                acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(y + i), acc);
+                acc = Fma512(Vector512.Load(x + i), Vector512.Load(y + i), acc);
             return ReduceLanes(acc.GetLower(), acc.GetUpper());
         }
         var lo = Vector256<float>.Zero;
@@ -156,18 +167,18 @@ public static unsafe class GgmlFloatOrder
     public static Vector256<float> Exp(Vector256<float> x)
     {
         var r = Vector256.Create(RoundingBias);
-        var z = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), r);
+        var z = Fma256(x, Vector256.Create(Log2E), r);
         var n = z - r;
-        var b = Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2Low),
-            Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2High), x));
+        var b = Fma256(-n, Vector256.Create(Ln2Low),
+            Fma256(-n, Vector256.Create(Ln2High), x));
         var u = b * b;
-        var j = Vector256.FusedMultiplyAdd(
-            Vector256.FusedMultiplyAdd(
-                Vector256.FusedMultiplyAdd(Vector256.Create(C5), b, Vector256.Create(C4)),
+        var j = Fma256(
+            Fma256(
+                Fma256(Vector256.Create(C5), b, Vector256.Create(C4)),
                 u,
-                Vector256.FusedMultiplyAdd(Vector256.Create(C3), b, Vector256.Create(C2))),
+                Fma256(Vector256.Create(C3), b, Vector256.Create(C2))),
             u,
-            Vector256.FusedMultiplyAdd(Vector256.Create(C1), b, Vector256<float>.One));
+            Fma256(Vector256.Create(C1), b, Vector256<float>.One));
         var res = ScaleByPowerOfTwo(j, n);
         var outOfRange = Vector256.GreaterThan(Vector256.Abs(n), Vector256.Create(192f));
         if (outOfRange == Vector256<float>.Zero)
@@ -202,5 +213,5 @@ public static unsafe class GgmlFloatOrder
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fma(float* x, float* y, Vector256<float> acc) =>
-        Vector256.FusedMultiplyAdd(Vector256.Load(x), Vector256.Load(y), acc);
+        Fma256(Vector256.Load(x), Vector256.Load(y), acc);
 }

@@ -70,17 +70,17 @@ public static unsafe class LatentAttention
                 int j = k0;
                 for (; j + 3 < visible; j += slots)
                 {
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)j * rowLength), Vector256.Create(p[j]), a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 1) * rowLength), Vector256.Create(p[j + 1]), a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 2) * rowLength), Vector256.Create(p[j + 2]), a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 3) * rowLength), Vector256.Create(p[j + 3]), a3);
+                    a0 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)j * rowLength), Vector256.Create(p[j]), a0);
+                    a1 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)(j + 1) * rowLength), Vector256.Create(p[j + 1]), a1);
+                    a2 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)(j + 2) * rowLength), Vector256.Create(p[j + 2]), a2);
+                    a3 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)(j + 3) * rowLength), Vector256.Create(p[j + 3]), a3);
                 }
                 if (j < visible)
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)j * rowLength), Vector256.Create(p[j]), a0);
+                    a0 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)j * rowLength), Vector256.Create(p[j]), a0);
                 if (j + 1 < visible)
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 1) * rowLength), Vector256.Create(p[j + 1]), a1);
+                    a1 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)(j + 1) * rowLength), Vector256.Create(p[j + 1]), a1);
                 if (j + 2 < visible)
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(column + (long)(j + 2) * rowLength), Vector256.Create(p[j + 2]), a2);
+                    a2 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)(j + 2) * rowLength), Vector256.Create(p[j + 2]), a2);
                 acc[k0] = a0; acc[k0 + 1] = a1; acc[k0 + 2] = a2; acc[k0 + 3] = a3;
             }
             CombineSlots(acc, slots);
