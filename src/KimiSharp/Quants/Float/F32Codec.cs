@@ -27,21 +27,4 @@ internal sealed unsafe class F32Codec : BlockCodec
             sum += w[i] * a[i];
         return (float)sum;
     }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static float VecDotAvx2(float* w, float* a, int n)
-    {
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        int i = 0;
-        for (; i + 16 <= n; i += 16)
-        {
-            acc0 = Fma.MultiplyAdd(Avx.LoadVector256(w + i), Avx.LoadVector256(a + i), acc0);
-            acc1 = Fma.MultiplyAdd(Avx.LoadVector256(w + i + 8), Avx.LoadVector256(a + i + 8), acc1);
-        }
-        float sum = SimdOps.HorizontalSum(Avx.Add(acc0, acc1));
-        for (; i < n; i++)
-            sum += w[i] * a[i];
-        return sum;
-    }
 }
