@@ -190,7 +190,19 @@ public static unsafe class MatMul
             for (int r = r0; r < r1; r++)
             {
                 byte* wRow = job->W + r * job->WRowBytes;
-                for (int t = t0; t < t1; t++)
+                int t = t0;
+                if (job->Order == SumOrder.Repacked && job->Type == GgmlType.Q4_K)
+                    for (; t + 1 < t1; t += 2) // two tokens of the same kernel share the weight decode
+                    {
+                        bool gemm = t < job->GemmTokens;
+                        if (gemm != (t + 1 < job->GemmTokens))
+                            break;
+                        int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
+                        int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
+                        Q4KRepackedOrder.Dot2(wRow, job->A + s0 * job->ARowBytes, job->A + s1 * job->ARowBytes, cols, gemm,
+                            out job->Y[(long)t * rows + r], out job->Y[(long)(t + 1) * rows + r]);
+                    }
+                for (; t < t1; t++)
                 {
                     int src = job->TokenIndex == null ? t : job->TokenIndex[t];
                     byte* aRow = job->A + src * job->ARowBytes;

@@ -178,6 +178,89 @@ public static unsafe class Q4KRepackedOrder
         return acc - accMin;
     }
 
+    /// <summary>
+    /// <see cref="Gemm"/> (<paramref name="gemm"/>) or <see cref="Gemv"/> for two activation rows at once, with the same
+    /// bits as two calls: the weight block's scales and nibbles are decoded once for both, and the two tokens' FMA
+    /// chains interleave instead of waiting on each other. AVX-512 only; elsewhere it is two single calls.
+    /// </summary>
+    public static void Dot2(byte* w, byte* a0, byte* a1, int n, bool gemm, out float y0, out float y1)
+    {
+        if (!Avx512BW.IsSupported)
+        {
+            y0 = gemm ? Gemm(w, a0, n) : Gemv(w, a0, n);
+            y1 = gemm ? Gemm(w, a1, n) : Gemv(w, a1, n);
+            return;
+        }
+        Dot2Avx512(w, a0, a1, n, gemm, out y0, out y1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot2Avx512(byte* w, byte* a0, byte* a1, int n, bool gemm, out float y0, out float y1)
+    {
+        float acc0 = 0, min0 = 0, acc1 = 0, min1 = 0;
+        var lowMask = Vector512.Create((byte)0x0F);
+        float* f16 = Fp16.TablePointer;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a0 += ActivationBlockBytes, a1 += ActivationBlockBytes)
+        {
+            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var sc = scalesMins.ToVector512Unsafe();
+            var sc02 = Avx512BW.PermuteVar32x16(sc, Halves(0, 2));
+            var sc13 = Avx512BW.PermuteVar32x16(sc, Halves(1, 3));
+            var sc46 = Avx512BW.PermuteVar32x16(sc, Halves(4, 6));
+            var sc57 = Avx512BW.PermuteVar32x16(sc, Halves(5, 7));
+            var bits0 = Avx512F.LoadVector512(w + 16);
+            var bits1 = Avx512F.LoadVector512(w + 80);
+            var lo0 = Avx512F.And(bits0, lowMask);
+            var hi0 = Avx512F.And(Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte(), lowMask);
+            var lo1 = Avx512F.And(bits1, lowMask);
+            var hi1 = Avx512F.And(Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte(), lowMask);
+            var sums0 = PairSums(lo0, hi0, lo1, hi1, (sbyte*)(a0 + 4), sc02, sc13, sc46, sc57);
+            var sums1 = PairSums(lo0, hi0, lo1, hi1, (sbyte*)(a1 + 4), sc02, sc13, sc46, sc57);
+            var mins0 = MinProducts(a0, scalesMins);
+            var mins1 = MinProducts(a1, scalesMins);
+            float dw = f16[*(ushort*)w], dmw = f16[*(ushort*)(w + 2)];
+            float dd0 = dw * *(float*)a0, ddMin0 = dmw * *(float*)a0;
+            float dd1 = dw * *(float*)a1, ddMin1 = dmw * *(float*)a1;
+            if (gemm)
+            {
+                // one FMA per pair of sub-blocks, as ggml's gemm
+                var s0 = Sse2.ConvertToVector128Single(sums0); var m0 = Sse2.ConvertToVector128Single(mins0);
+                var s1 = Sse2.ConvertToVector128Single(sums1); var m1 = Sse2.ConvertToVector128Single(mins1);
+                for (int p = 0; p < 4; p++)
+                {
+                    acc0 = MathF.FusedMultiplyAdd(s0.GetElement(p), dd0, acc0);
+                    min0 = MathF.FusedMultiplyAdd(m0.GetElement(p), ddMin0, min0);
+                    acc1 = MathF.FusedMultiplyAdd(s1.GetElement(p), dd1, acc1);
+                    min1 = MathF.FusedMultiplyAdd(m1.GetElement(p), ddMin1, min1);
+                }
+            }
+            else
+            {
+                // one FMA per block, as ggml's gemv (the block's integer sums are exact in any order)
+                acc0 = MathF.FusedMultiplyAdd(SumLanes(sums0), dd0, acc0);
+                min0 = MathF.FusedMultiplyAdd(SumLanes(mins0), ddMin0, min0);
+                acc1 = MathF.FusedMultiplyAdd(SumLanes(sums1), dd1, acc1);
+                min1 = MathF.FusedMultiplyAdd(SumLanes(mins1), ddMin1, min1);
+            }
+        }
+        y0 = acc0 - min0;
+        y1 = acc1 - min1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumLanes(Vector128<int> v) => v.GetElement(0) + v.GetElement(1) + v.GetElement(2) + v.GetElement(3);
+
+    /// <summary>The four per-pair integers of <see cref="PairSums512"/> from nibble planes already split.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> PairSums(Vector512<byte> lo0, Vector512<byte> hi0, Vector512<byte> lo1, Vector512<byte> hi1, sbyte* q8,
+        Vector512<short> sc02, Vector512<short> sc13, Vector512<short> sc46, Vector512<short> sc57)
+    {
+        var s01 = Avx512F.Add(Madd(lo0, Load2(q8, q8 + 64), sc02), Madd(hi0, Load2(q8 + 32, q8 + 96), sc13));
+        var s23 = Avx512F.Add(Madd(lo1, Load2(q8 + 128, q8 + 192), sc46), Madd(hi1, Load2(q8 + 160, q8 + 224), sc57));
+        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s01.GetLower(), s01.GetUpper()), Avx2.HorizontalAdd(s23.GetLower(), s23.GetUpper()));
+        return Sse2.Add(h.GetLower(), h.GetUpper());
+    }
+
     /// <summary>Ints 0..3: Σ sc·dot over pair p of sub-blocks (the exact per-pair integer of ggml's gemm).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> PairSums512(byte* w, byte* a, Vector256<short> scalesMins)
