@@ -191,7 +191,7 @@ public static unsafe class MatMul
             {
                 byte* wRow = job->W + r * job->WRowBytes;
                 int t = t0;
-                if (job->Order == SumOrder.Repacked && job->Type == GgmlType.Q4_K)
+                if (job->Order == SumOrder.Repacked && LlamaRepack.HasDot2(job->Type))
                     for (; t + 1 < t1; t += 2) // two tokens of the same kernel share the weight decode
                     {
                         bool gemm = t < job->GemmTokens;
@@ -199,7 +199,7 @@ public static unsafe class MatMul
                             break;
                         int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
                         int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
-                        Q4KRepackedOrder.Dot2(wRow, job->A + s0 * job->ARowBytes, job->A + s1 * job->ARowBytes, cols, gemm,
+                        LlamaRepack.Dot2(job->Type, wRow, job->A + s0 * job->ARowBytes, job->A + s1 * job->ARowBytes, cols, gemm,
                             out job->Y[(long)t * rows + r], out job->Y[(long)(t + 1) * rows + r]);
                     }
                 for (; t < t1; t++)

@@ -28,4 +28,16 @@ internal static unsafe class LlamaRepack
         GgmlType.Q4_K => gemm ? Q4KRepackedOrder.Gemm(weightRow, activationRow, cols) : Q4KRepackedOrder.Gemv(weightRow, activationRow, cols),
         _ => throw new NotSupportedException($"llama.cpp does not repack {type}"),
     };
+
+    /// <summary>Whether <see cref="Dot2"/> has a two-token kernel for <paramref name="type"/>.</summary>
+    public static bool HasDot2(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q2_K;
+
+    /// <summary>Two tokens against one weight row, same bits as two <see cref="Dot"/> calls (types with <see cref="HasDot2"/>).</summary>
+    public static void Dot2(GgmlType type, byte* weightRow, byte* a0, byte* a1, int cols, bool gemm, out float y0, out float y1)
+    {
+        if (type == GgmlType.Q4_K)
+            Q4KRepackedOrder.Dot2(weightRow, a0, a1, cols, gemm, out y0, out y1);
+        else
+            Q2KRepackedOrder.Dot2(weightRow, a0, a1, cols, gemm, out y0, out y1);
+    }
 }

@@ -52,6 +52,43 @@ public static unsafe class Q2KRepackedOrder
         return acc - accMin;
     }
 
+    /// <summary>
+    /// <see cref="Gemm"/> (<paramref name="gemm"/>) or <see cref="Gemv"/> for two activation rows with the same bits as two
+    /// calls; the two tokens' FMA chains interleave instead of waiting on each other.
+    /// </summary>
+    public static void Dot2(byte* w, byte* a0, byte* a1, int n, bool gemm, out float y0, out float y1)
+    {
+        float acc0 = 0, min0 = 0, acc1 = 0, min1 = 0;
+        for (int b = 0; b < n / 256; b++, w += WeightBlockBytes, a0 += ActivationBlockBytes, a1 += ActivationBlockBytes)
+        {
+            HalfSums(w, a0, out int s0, out int s1, out int m0, out int m1);
+            HalfSums(w, a1, out int t0, out int t1, out int n0, out int n1);
+            float dw = Fp16.ToFloat(*(ushort*)(w + 80)), dmw = Fp16.ToFloat(*(ushort*)(w + 82));
+            float da0 = *(float*)a0, da1 = *(float*)a1;
+            float dd0 = dw * da0, dm0 = dmw * da0, dd1 = dw * da1, dm1 = dmw * da1;
+            if (gemm)
+            {
+                acc0 = MathF.FusedMultiplyAdd(s0, dd0, acc0);
+                min0 = MathF.FusedMultiplyAdd(m0, dm0, min0);
+                acc1 = MathF.FusedMultiplyAdd(t0, dd1, acc1);
+                min1 = MathF.FusedMultiplyAdd(n0, dm1, min1);
+                acc0 = MathF.FusedMultiplyAdd(s1, dd0, acc0);
+                min0 = MathF.FusedMultiplyAdd(m1, dm0, min0);
+                acc1 = MathF.FusedMultiplyAdd(t1, dd1, acc1);
+                min1 = MathF.FusedMultiplyAdd(n1, dm1, min1);
+            }
+            else
+            {
+                acc0 = MathF.FusedMultiplyAdd(s0 + s1, dd0, acc0);
+                min0 = MathF.FusedMultiplyAdd(m0 + m1, dm0, min0);
+                acc1 = MathF.FusedMultiplyAdd(t0 + t1, dd1, acc1);
+                min1 = MathF.FusedMultiplyAdd(n0 + n1, dm1, min1);
+            }
+        }
+        y0 = acc0 - min0;
+        y1 = acc1 - min1;
+    }
+
     /// <summary>Exact integer sums of one block, per 128-element half h: s_h = Σ_sub-blocks sc·Σ q2·q8, m_h = Σ min·bsum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void HalfSums(byte* w, byte* a, out int s0, out int s1, out int m0, out int m1)

@@ -1,0 +1,37 @@
+using KimiSharp.Quants;
+using KimiSharp.Quants.Repacked;
+
+namespace KimiSharp.Tests.Quants;
+
+/// <summary>The two-token Q4_K and Q2_K gemm/gemv kernels give exactly the bits of two single-token calls.</summary>
+public unsafe class RepackedDot2Tests
+{
+    [Theory]
+    [InlineData(GgmlType.Q4_K, 256)]
+    [InlineData(GgmlType.Q4_K, 2048)]
+    [InlineData(GgmlType.Q4_K, 7168)]
+    [InlineData(GgmlType.Q2_K, 256)]
+    [InlineData(GgmlType.Q2_K, 7168)]
+    public void Dot2_equals_two_single_token_calls(GgmlType type, int n)
+    {
+        for (int seed = 0; seed < 10; seed++)
+        {
+            var w = BlockData.Random(type, n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
+            var a0 = new byte[GgmlTypes.Get(GgmlType.Q8_K).RowBytes(n)];
+            var a1 = new byte[a0.Length];
+            ActivationQuantizer.Quantize(GgmlType.Q8_K, TestData.Floats(n, seed + 100, 1f), a0);
+            ActivationQuantizer.Quantize(GgmlType.Q8_K, TestData.Floats(n, seed + 200, seed % 3 == 0 ? 30f : 0.5f), a1);
+            fixed (byte* pw = w)
+            fixed (byte* p0 = a0)
+            fixed (byte* p1 = a1)
+            {
+                foreach (bool gemm in new[] { true, false })
+                {
+                    LlamaRepack.Dot2(type, pw, p0, p1, n, gemm, out float y0, out float y1);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(LlamaRepack.Dot(type, pw, p0, n, gemm)), BitConverter.SingleToInt32Bits(y0));
+                    Assert.Equal(BitConverter.SingleToInt32Bits(LlamaRepack.Dot(type, pw, p1, n, gemm)), BitConverter.SingleToInt32Bits(y1));
+                }
+            }
+        }
+    }
+}
