@@ -19,15 +19,18 @@ public static class LogitsCommand
         var output = new Option<string>("--out") { Description = "Output file: float32 little-endian [n_tokens × n_vocab]", Required = true };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var kvType = new Option<string>("--cache-type") { Description = "KV cache type: f32, f16 or q8_0", DefaultValueFactory = _ => "f32" };
+        var noRepack = new Option<bool>("--no-repack") { Description = "Sum as llama.cpp run with --no-repack does (plain vec_dot/tinyBLAS order; by default KimiSharp follows the kernels llama.cpp uses on the weights it repacks)" };
         command.Options.Add(model);
         command.Options.Add(tokens);
         command.Options.Add(output);
         command.Options.Add(threads);
         command.Options.Add(kvType);
+        command.Options.Add(noRepack);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             var ids = ParseTokens(result.GetValue(tokens)!);
-            var options = new ModelOptions(result.GetValue(threads), ParseKvType(result.GetValue(kvType)!));
+            var options = new ModelOptions(result.GetValue(threads), ParseKvType(result.GetValue(kvType)!),
+                MatchLlamaCppRepacking: !result.GetValue(noRepack));
             using var m = DeepSeek2Model.Load(result.GetValue(model)!, options);
             Console.Error.WriteLine(m.Describe(ids.Length));
             int vocab = m.VocabSize;

@@ -6,6 +6,7 @@ namespace KimiSharp.Cli.Commands;
 /// <summary>Builds the network of a GGUF file for the terminal commands.</summary>
 internal static class ModelLoader
 {
-    public static ILanguageModel Load(string path, int threads) =>
-        DeepSeek2Model.Load(path, new ModelOptions(threads));
+    /// <param name="matchRepacking">false: sum as llama.cpp run with --no-repack does (see <see cref="ModelOptions"/>).</param>
+    public static ILanguageModel Load(string path, int threads, bool matchRepacking = true) =>
+        DeepSeek2Model.Load(path, new ModelOptions(threads, MatchLlamaCppRepacking: matchRepacking));
 }

@@ -27,6 +27,33 @@ public class ModelCommandsTests(TinyModelFiles files) : IClassFixture<TinyModelF
     }
 
     [Fact]
+    public void Logits_command_no_repack_sums_in_the_order_of_llama_cpp_without_repacking()
+    {
+        var model = files.Get("kimi-tiny", KimiSharp.Quants.GgmlType.Q4_K);
+        int[] tokens = [5, 17, 300, 42, 9, 77];
+        var outPath = Path.Combine(files.Directory_, "logits-norepack.bin");
+        int code = Program.BuildRoot().Parse(["logits", "--model", model, "--tokens", string.Join(",", tokens), "--out", outPath,
+            "--threads", "1", "--no-repack"]).Invoke();
+        Assert.Equal(0, code);
+        var bytes = File.ReadAllBytes(outPath);
+
+        float[] Logits(bool matchRepacking)
+        {
+            using var m = DeepSeek2Model.Load(model, new ModelOptions(1, MatchLlamaCppRepacking: matchRepacking));
+            var result = new float[tokens.Length * m.VocabSize];
+            using var s = m.CreateSession(tokens.Length);
+            s.ForwardAll(tokens, result);
+            return result;
+        }
+        var plain = Logits(matchRepacking: false);
+        var repacked = Logits(matchRepacking: true);
+        Assert.Equal(plain.Length * 4, bytes.Length);
+        for (int i = 0; i < plain.Length; i++)
+            Assert.Equal(plain[i], BitConverter.ToSingle(bytes, i * 4));
+        Assert.False(plain.AsSpan().SequenceEqual(repacked), "the repacked order should round differently somewhere");
+    }
+
+    [Fact]
     public void Logits_command_fails_with_one_line_when_tokens_are_not_numbers()
     {
         var err = new StringWriter();
