@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using KimiSharp.Quants;
 
 namespace KimiSharp.Tests.Quants;
@@ -132,22 +133,25 @@ public class FloatOrderTests
                 {
                     var wp = Vector512.Load((uint*)(w + i));
                     var ap = Vector512.Load((uint*)a);
-                    var (wl, al) = HalfWidening.ScaledPair(wp, ap, HalfWidening.PickLow, Vector512.Create(HalfWidening.BiasBits));
-                    var (wh, ahi) = HalfWidening.ScaledPair(wp, ap, HalfWidening.PickHigh, Vector512.Create(HalfWidening.BiasBits));
-                    var (wl2, al2) = HalfWidening.ScaledPair(wp.GetLower(), ap.GetLower(), HalfWidening.PickLow.GetLower(), Vector256.Create(HalfWidening.BiasBits));
-                    var (wh2, ah2) = HalfWidening.ScaledPair(wp.GetLower(), ap.GetLower(), HalfWidening.PickHigh.GetLower(), Vector256.Create(HalfWidening.BiasBits));
+                    bool wide = Avx512BW.IsSupported; // the 512-bit widening needs AVX-512; the 256-bit one runs everywhere
+                    var (wl, al) = wide ? HalfWidening.ScaledPair(wp, ap, HalfWidening.PickLow, Vector512.Create(HalfWidening.BiasBits)) : default;
+                    var (wh, ahi) = wide ? HalfWidening.ScaledPair(wp, ap, HalfWidening.PickHigh, Vector512.Create(HalfWidening.BiasBits)) : default;
+                    var bias256 = Vector256.Create(HalfWidening.BiasBits);
                     for (int j = 0; j < 32; j++)
                     {
                         int h = i + j;
                         if ((h & 0x7C00) == 0 || (h & 0x7C00) == 0x7C00) continue;
                         float expected = (float)BitConverter.UInt16BitsToHalf((ushort)h) * av; // exact in float
-                        float ours = (j & 1) == 0 ? wl.GetElement(j / 2) * al.GetElement(j / 2) : wh.GetElement(j / 2) * ahi.GetElement(j / 2);
-                        Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(ours), $"0x{h:X4} × 0x{ah:X4}: {ours} vs {expected}");
-                        if (j < 16)
+                        if (wide)
                         {
-                            float ours256 = (j & 1) == 0 ? wl2.GetElement(j / 2) * al2.GetElement(j / 2) : wh2.GetElement(j / 2) * ah2.GetElement(j / 2);
-                            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(ours256), $"256-bit 0x{h:X4} × 0x{ah:X4}");
+                            float ours = (j & 1) == 0 ? wl.GetElement(j / 2) * al.GetElement(j / 2) : wh.GetElement(j / 2) * ahi.GetElement(j / 2);
+                            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(ours), $"0x{h:X4} × 0x{ah:X4}: {ours} vs {expected}");
                         }
+                        var half = j < 16 ? wp.GetLower() : wp.GetUpper();
+                        var pick = (j & 1) == 0 ? HalfWidening.PickLow.GetLower() : HalfWidening.PickHigh.GetLower();
+                        var (w256, a256) = HalfWidening.ScaledPair(half, ap.GetLower(), pick, bias256);
+                        float ours256 = w256.GetElement((j % 16) / 2) * a256.GetElement((j % 16) / 2);
+                        Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(ours256), $"256-bit 0x{h:X4} × 0x{ah:X4}");
                     }
                 }
             }
