@@ -53,6 +53,14 @@ public sealed class LlamaReference : IDisposable
         VocabSize = _weights.Vocab.Count;
     }
 
+    /// <summary>
+    /// Whether LLamaSharp loads llama.cpp's AVX-512 build on this machine (it picks the variant from .NET's view of the
+    /// CPU: AVX-512 F, BW, DQ and VL).
+    /// </summary>
+    public static bool IsAvx512Build =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported
+        && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported && System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported;
+
     /// <summary>Vocabulary size as llama.cpp sees it (rows of the logits).</summary>
     public int VocabSize { get; }
 

@@ -19,6 +19,21 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
         return Enumerable.Range(0, count).Select(_ => rng.Next(3, vocab)).ToArray();
     }
 
+    /// <summary>
+    /// Bit-identical where LLamaSharp loaded llama.cpp's AVX-512 build (the order our kernels reproduce); on a machine
+    /// without AVX-512 the reference is its AVX2 build, which sums F32/F16 in 8 lanes, so only the bounds apply.
+    /// </summary>
+    private void AssertBitIdentical(LogitComparison r)
+    {
+        if (LlamaReference.IsAvx512Build)
+        {
+            Assert.True(r.FirstInexact < 0 && r.MaxAbsDifference == 0, r.ToString());
+            return;
+        }
+        output.WriteLine("llama.cpp's AVX-512 build is not the one loaded here: checking the bounds only");
+        Assert.True(r.ArgmaxAgreement >= 0.95 && r.MeanKl <= 1e-2, r.ToString());
+    }
+
     private LogitComparison Run(string shape, string type, int count, KvCacheType kv = KvCacheType.F32, bool repackWeights = true)
     {
         var path = models.Get(shape, type);
@@ -89,7 +104,7 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     public void Logits_are_bit_identical_to_llama_cpp_where_the_kernels_reproduce_ggml_order(string shape, string type)
     {
         var r = Run(shape, type, 64);
-        Assert.True(r.FirstInexact < 0 && r.MaxAbsDifference == 0, r.ToString());
+        AssertBitIdentical(r);
     }
 
     /// <summary>
@@ -113,13 +128,18 @@ public class LogitsConformanceTests(ConformanceModels models, ITestOutputHelper 
     public void Logits_are_bit_identical_to_llama_cpp_without_weight_repacking(string shape, string type)
     {
         var r = Run(shape, type, 64, repackWeights: false);
-        Assert.True(r.FirstInexact < 0 && r.MaxAbsDifference == 0, r.ToString());
+        AssertBitIdentical(r);
     }
 
     /// <summary>The diagnostic itself: llama.cpp's graph tensors captured by name match ours one by one (3 tokens, Q8_0).</summary>
     [Fact]
     public void Every_intermediate_tensor_is_bit_identical_to_llama_cpp_on_kimi_tiny_Q8_0()
     {
+        if (!LlamaReference.IsAvx512Build)
+        {
+            output.WriteLine("llama.cpp's AVX-512 build (whose order our kernels reproduce) is not the one loaded here");
+            return;
+        }
         var (differences, llamaTensors, _) = ForwardTrace.Run(models.Get("kimi-tiny", "Q8_0"), Tokens(3, 500));
         Assert.True(llamaTensors.Count > 100, $"only {llamaTensors.Count} tensors captured");
         Assert.True(differences.Count >= 40, ForwardTrace.Describe(differences));
