@@ -77,7 +77,16 @@ public unsafe class BandwidthBench : IDisposable
     }
 
     [Benchmark]
+    /// <summary>The mat-vec with our Q4_K vec_dot (the order of llama.cpp run with --no-repack).</summary>
     public float Q4KMatVecAllThreads()
+    {
+        MatMul.Multiply(new QuantMatrix(q4k!.Pointer, GgmlType.Q4_K, Q4KRows, Q4KCols), x, 1, y, pool!, MatMulPath.NoRepack);
+        return y[0];
+    }
+
+    /// <summary>The same mat-vec in the order of llama.cpp's repacked Q4_K gemv (our default, bit-identical to its default).</summary>
+    [Benchmark]
+    public float Q4KMatVecRepackOrderAllThreads()
     {
         MatMul.Multiply(new QuantMatrix(q4k!.Pointer, GgmlType.Q4_K, Q4KRows, Q4KCols), x, 1, y, pool!);
         return y[0];

@@ -110,6 +110,12 @@ public static unsafe class MatMul
                 Y = py, RowsPerTask = rowsPerTask,
             };
             ChooseOrder(ref job, path, actType);
+            if (job.Order == SumOrder.Repacked)
+            {
+                // the 8-row kernels need chunks aligned to 8 rows (repacked matrices have rows % 8 == 0)
+                job.RowsPerTask = (job.RowsPerTask + 7) & ~7;
+                tasks = (w.Rows + job.RowsPerTask - 1) / job.RowsPerTask;
+            }
             pool.Run(tasks, &MultiplyChunk, &job);
         }
     }
@@ -184,6 +190,18 @@ public static unsafe class MatMul
         var codec = QuantCodecs.GetCodec(job->Type);
         int r0 = task * job->RowsPerTask, r1 = Math.Min(job->Rows, r0 + job->RowsPerTask);
         int rows = job->Rows, cols = job->Cols, tokens = job->Tokens;
+        if (job->Order == SumOrder.Repacked && job->Type == GgmlType.Q4_K)
+        {
+            // gemv tokens: 8 rows per pass over the activation row, as ggml's gemv; gemm tokens go on below
+            for (int t = job->GemmTokens; t < tokens; t++)
+            {
+                int src = job->TokenIndex == null ? t : job->TokenIndex[t];
+                for (int r = r0; r < r1; r += 8)
+                    Q4KRepackedOrder.Gemv8Rows(job->W + r * job->WRowBytes, job->WRowBytes, job->A + src * job->ARowBytes, cols,
+                        job->Y + (long)t * rows + r);
+            }
+            tokens = job->GemmTokens;
+        }
         for (int t0 = 0; t0 < tokens; t0 += TokenTile)
         {
             int t1 = Math.Min(tokens, t0 + TokenTile);
