@@ -127,29 +127,42 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
     internal static float DotAvx512(byte* x, byte* y, int n)
     {
         float* f16 = HalfTable;
-        var table = Vector512.Create(Vector128.Create(IQuantGrids.Iq4NlValues));
-        var magnitudes = Vector512.Abs(table);
-        var signs = Vector512.LessThan(table, Vector512<sbyte>.Zero);
-        var low4 = Vector512.Create((byte)15);
-        var order = Vector512.Create(0UL, 1, 4, 5, 2, 3, 6, 7);
-        var ones = Vector512.Create((short)1);
-        var acc = Vector512<float>.Zero;
+        var (magnitudes, signs) = SignedLevels();
+        var accEven = Vector256<float>.Zero;  // ggml's two AVX2 accumulators: even and odd blocks
+        var accOdd = Vector256<float>.Zero;
         int blocks = n / 32, b = 0;
         for (; b + 1 < blocks; b += 2, x += 36, y += 2 * Q80Bytes)
         {
-            var packed = Vector256.Create(Vector128.Load(x + 2), Vector128.Load(x + 20));
-            var both = Vector512.Create(packed, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & low4;
-            var nibbles = Avx512F.PermuteVar8x64(both.AsUInt64(), order).AsSByte();
-            var a = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q80Bytes + 2)));
-            var u = Avx512BW.Shuffle(magnitudes, nibbles).AsByte();
-            var p = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Negate(a, Avx512BW.Shuffle(signs, nibbles))), ones);
-            var d = Vector512.Create(Vector256.Create(f16[*(ushort*)y] * f16[*(ushort*)x]), Vector256.Create(f16[*(ushort*)(y + Q80Bytes)] * f16[*(ushort*)(x + 18)]));
-            acc = Avx512F.FusedMultiplyAdd(d, Avx512F.ConvertToVector512Single(p), acc);
+            var p = Avx512F.ConvertToVector512Single(TwoBlockLanes(x, y, magnitudes, signs));
+            accEven = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)y] * f16[*(ushort*)x]), p.GetLower(), accEven);
+            accOdd = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(y + Q80Bytes)] * f16[*(ushort*)(x + 18)]), p.GetUpper(), accOdd);
         }
-        float sum = Sum(acc);
+        float sum = Sum(accEven + accOdd);
         if (b < blocks)
             sum = LastBlock(x, y, sum);
         return sum;
+    }
+
+    /// <summary>|level| and level &lt; 0 of the 16 IQ4_NL levels, in every 128-bit lane (shuffle tables).</summary>
+    private static (Vector512<sbyte> Magnitudes, Vector512<sbyte> Signs) SignedLevels()
+    {
+        var table = Vector512.Create(Vector128.Create(IQuantGrids.Iq4NlValues));
+        return (Vector512.Abs(table), Vector512.LessThan(table, Vector512<sbyte>.Zero));
+    }
+
+    /// <summary>
+    /// The integer lanes of two consecutive blocks (8 per block, each Σ of 4 products): nibbles regrouped to [block 0
+    /// low, block 0 high, block 1 low, block 1 high] and looked up as |level| with the level's sign moved onto a.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> TwoBlockLanes(byte* x, byte* y, Vector512<sbyte> magnitudes, Vector512<sbyte> signs)
+    {
+        var packed = Vector256.Create(Vector128.Load(x + 2), Vector128.Load(x + 20));
+        var both = Vector512.Create(packed, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector512.Create((byte)15);
+        var nibbles = Avx512F.PermuteVar8x64(both.AsUInt64(), Vector512.Create(0UL, 1, 4, 5, 2, 3, 6, 7)).AsSByte();
+        var a = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q80Bytes + 2)));
+        var u = Avx512BW.Shuffle(magnitudes, nibbles).AsByte();
+        return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Negate(a, Avx512BW.Shuffle(signs, nibbles))), Vector512.Create((short)1));
     }
 
     /// <summary>
@@ -180,22 +193,12 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
     internal static float DotOneAccumulatorAvx512(byte* x, byte* y, int n)
     {
         float* f16 = HalfTable;
-        var table = Vector512.Create(Vector128.Create(IQuantGrids.Iq4NlValues));
-        var magnitudes = Vector512.Abs(table);
-        var signs = Vector512.LessThan(table, Vector512<sbyte>.Zero);
-        var low4 = Vector512.Create((byte)15);
-        var order = Vector512.Create(0UL, 1, 4, 5, 2, 3, 6, 7);
-        var ones = Vector512.Create((short)1);
+        var (magnitudes, signs) = SignedLevels();
         var acc = Vector256<float>.Zero;
         int blocks = n / 32, b = 0;
         for (; b + 1 < blocks; b += 2, x += 36, y += 2 * Q80Bytes)
         {
-            var packed = Vector256.Create(Vector128.Load(x + 2), Vector128.Load(x + 20));
-            var both = Vector512.Create(packed, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & low4;
-            var nibbles = Avx512F.PermuteVar8x64(both.AsUInt64(), order).AsSByte();
-            var a = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q80Bytes + 2)));
-            var u = Avx512BW.Shuffle(magnitudes, nibbles).AsByte();
-            var p = Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Negate(a, Avx512BW.Shuffle(signs, nibbles))), ones));
+            var p = Avx512F.ConvertToVector512Single(TwoBlockLanes(x, y, magnitudes, signs));
             acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)x] * f16[*(ushort*)y]), p.GetLower(), acc);
             acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(x + 18)] * f16[*(ushort*)(y + Q80Bytes)]), p.GetUpper(), acc);
         }
