@@ -21,6 +21,7 @@ public abstract unsafe class MatVecBenchBase : IDisposable
     private int rows;
     private long rowBytes;
     private IQuantCodec codec = null!;
+    private float[] output = [];
     private delegate* unmanaged<int, float*, nuint, void*, nuint, void*, nuint, int, void> ggml;
 
     public long WeightBytes => rows * rowBytes;
@@ -35,6 +36,7 @@ public abstract unsafe class MatVecBenchBase : IDisposable
         rowBytes = GgmlTypes.Get(Type).RowBytes(Columns);
         rows = (int)(TargetBytes / rowBytes);
         weights = new NativeBuffer(rows * rowBytes);
+        output = new float[rows];
         FillWeights(new Span<byte>(weights.Pointer, (int)weights.Bytes), rows * Columns);
         var act = codec.VecDotType;
         var x = new float[Columns];
@@ -59,14 +61,27 @@ public abstract unsafe class MatVecBenchBase : IDisposable
         return total;
     }
 
+    /// <summary>Our mat-vec over the same rows: the codec's multi-row kernel (<see cref="IQuantCodec.VecDotRows"/>), as MatMul calls it.</summary>
     [Benchmark]
     public float Ours()
     {
         float total = 0;
+        fixed (float* y = output)
+        {
+            codec.VecDotRows(weights!.Pointer, rowBytes, activations!.Pointer, Columns, y, rows);
+            for (int r = 0; r < rows; r++)
+                total += y[r];
+        }
+        return total;
+    }
+
+    /// <summary>One kernel over every row (for `kernels`: any dot function on the same data).</summary>
+    public float Each(Func<nint, nint, int, float> dot)
+    {
+        float total = 0;
         byte* w = weights!.Pointer, a = activations!.Pointer;
-        int n = Columns;
         for (int r = 0; r < rows; r++)
-            total += codec.VecDot(w + r * rowBytes, a, n);
+            total += dot((nint)(w + r * rowBytes), (nint)a, Columns);
         return total;
     }
 

@@ -58,3 +58,34 @@ internal static class QuickCompare
         }
     }
 }
+
+/// <summary>`kernels TYPE…`: every dot kernel a type has (per SimdLevel, or each i-quant kernel), best-of-N GB/s on the mat-vec data.</summary>
+internal static unsafe class KernelCompare
+{
+    public static void Run(string[] typeNames)
+    {
+        foreach (var t in typeNames.Select(Enum.Parse<GgmlType>))
+        {
+            var b = new MatVecBench { Type = t };
+            b.Setup();
+            var codec = QuantCodecs.GetCodec(t);
+            var kernels = new List<(string Name, Func<float> Run)> { ("ggml", b.Ggml) };
+            if (codec is KimiSharp.Quants.IQuants.IQuantCodecBase iq)
+                foreach (var k in iq.Kernels)
+                    kernels.Add((k.Name, () => b.Each((w, a, n) => k.Invoke((byte*)w, (byte*)a, n))));
+            else if (codec is BlockCodec bc)
+                foreach (var level in Enum.GetValues<SimdLevel>().Where(Simd.IsAvailable))
+                    kernels.Add((level.ToString(), () => b.Each((w, a, n) => bc.VecDot(level, (byte*)w, (byte*)a, n))));
+            var best = kernels.Select(_ => double.MaxValue).ToArray();
+            for (int i = 0; i < 100; i++)
+                for (int k = 0; k < kernels.Count; k++)
+                {
+                    long s = Stopwatch.GetTimestamp();
+                    kernels[k].Run();
+                    best[k] = Math.Min(best[k], Stopwatch.GetElapsedTime(s).TotalNanoseconds);
+                }
+            Console.WriteLine($"{t,-7} " + string.Join("  ", kernels.Select((k, i) => $"{k.Name} {b.WeightBytes / best[i],5:F1}")) + " GB/s");
+            b.Dispose();
+        }
+    }
+}

@@ -14,6 +14,9 @@ public static unsafe class MatMul
 {
     private const int TokenTile = 8;
 
+    /// <summary>Rows the vec_dot-order path runs through every token before moving on (16 rows of 7168 Q8_0 = 122 KB).</summary>
+    private const int RowGroup = 16;
+
     /// <summary>Bytes needed to hold <paramref name="tokens"/> activation rows of <paramref name="cols"/> for a weight type.</summary>
     public static long ActivationBytes(GgmlType weightType, int cols, int tokens) =>
         GgmlTypes.Get(QuantCodecs.VecDotType(weightType)).RowBytes(cols) * tokens;
@@ -202,6 +205,26 @@ public static unsafe class MatMul
             }
             tokens = job->GemmTokens;
         }
+        if (job->Order == SumOrder.VecDot)
+        {
+            // vec_dot order: the codec's mat-vec kernel (several rows per pass where the type has one), a row group at a
+            // time so the group stays in cache across a token tile
+            for (int t0 = 0; t0 < tokens; t0 += TokenTile)
+            {
+                int t1 = Math.Min(tokens, t0 + TokenTile);
+                for (int g = r0; g < r1; g += RowGroup)
+                {
+                    int count = Math.Min(RowGroup, r1 - g);
+                    for (int t = t0; t < t1; t++)
+                    {
+                        int src = job->TokenIndex == null ? t : job->TokenIndex[t];
+                        codec.VecDotRows(job->W + g * job->WRowBytes, job->WRowBytes, job->A + src * job->ARowBytes, cols,
+                            job->Y + (long)t * rows + g, count);
+                    }
+                }
+            }
+            return;
+        }
         for (int t0 = 0; t0 < tokens; t0 += TokenTile)
         {
             int t1 = Math.Min(tokens, t0 + TokenTile);
@@ -227,8 +250,7 @@ public static unsafe class MatMul
                     job->Y[(long)t * rows + r] = job->Order switch
                     {
                         SumOrder.Repacked => LlamaRepack.Dot(job->Type, wRow, aRow, cols, gemm: t < job->GemmTokens),
-                        SumOrder.TinyBlas => TinyBlasDot(job->Type, wRow, aRow, cols),
-                        _ => codec.VecDot(wRow, aRow, cols),
+                        _ => TinyBlasDot(job->Type, wRow, aRow, cols),
                     };
                 }
             }

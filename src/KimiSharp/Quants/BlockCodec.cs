@@ -23,6 +23,13 @@ internal abstract unsafe class BlockCodec : IQuantCodec
     /// <summary>The dot product on a chosen path (a path a type has no kernel for falls back to the next lower one).</summary>
     public abstract float VecDot(SimdLevel level, byte* weightRow, byte* activationRow, int n);
 
+    /// <summary>Mat-vec rows one at a time; the latency-bound types override it (see <see cref="IQuantCodec.VecDotRows"/>).</summary>
+    public virtual void VecDotRows(byte* weights, long rowBytes, byte* activationRow, int n, float* dst, int rows)
+    {
+        for (int r = 0; r < rows; r++)
+            dst[r] = VecDot(weights + r * rowBytes, activationRow, n);
+    }
+
     public void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
     {
         int blocks = dst.Length / BlockSize;

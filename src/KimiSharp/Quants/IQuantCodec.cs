@@ -22,4 +22,14 @@ public unsafe interface IQuantCodec
 
     /// <summary>Σ w[i]·a[i] over n elements: w in this type, a in <see cref="VecDotType"/>.</summary>
     float VecDot(byte* weightRow, byte* activationRow, int n);
+
+    /// <summary>
+    /// Mat-vec: dst[r] = <see cref="VecDot"/>(weights + r·rowBytes, activationRow, n) for r &lt; rows, bit for bit.
+    /// Types whose vec_dot is bound by one accumulator's latency override this with kernels that run several rows at once.
+    /// </summary>
+    void VecDotRows(byte* weights, long rowBytes, byte* activationRow, int n, float* dst, int rows)
+    {
+        for (int r = 0; r < rows; r++)
+            dst[r] = VecDot(weights + r * rowBytes, activationRow, n);
+    }
 }

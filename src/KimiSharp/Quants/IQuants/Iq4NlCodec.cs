@@ -158,9 +158,9 @@ internal sealed unsafe class Iq4NlCodec : IQuantCodecBase
     private static Vector512<int> TwoBlockLanes(byte* x, byte* y, Vector512<sbyte> magnitudes, Vector512<sbyte> signs)
     {
         var packed = Vector256.Create(Vector128.Load(x + 2), Vector128.Load(x + 20));
-        var both = Vector512.Create(packed, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector512.Create((byte)15);
+        var both = SimdOps.Join(packed, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector512.Create((byte)15);
         var nibbles = Avx512F.PermuteVar8x64(both.AsUInt64(), Vector512.Create(0UL, 1, 4, 5, 2, 3, 6, 7)).AsSByte();
-        var a = Vector512.Create(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q80Bytes + 2)));
+        var a = SimdOps.Join(Vector256.Load((sbyte*)(y + 2)), Vector256.Load((sbyte*)(y + Q80Bytes + 2)));
         var u = Avx512BW.Shuffle(magnitudes, nibbles).AsByte();
         return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Negate(a, Avx512BW.Shuffle(signs, nibbles))), Vector512.Create((short)1));
     }

@@ -138,10 +138,10 @@ internal sealed unsafe class Tq1Codec : IQuantCodecBase
             var h9 = h3 + h3 + h3;
             var h27 = h9 + h9 + h9;
             var qh = Avx2.Blend(Avx2.Blend(h1.AsInt32(), h3.AsInt32(), 0b0010), Avx2.Blend(h9.AsInt32(), h27.AsInt32(), 0b1000), 0b1100).AsByte();
-            var pairs = Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(v1, v3), three, highBytes), Vector512.Load(q8));
-            pairs += Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(v9, v27), three, highBytes), Vector512.Load(q8 + 64));
-            pairs += Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(v81, Vector256.Create(t1, t3)), three, highBytes), Vector512.Load(q8 + 128));
-            pairs += Avx512BW.MultiplyAddAdjacent(Digits(Vector512.Create(Vector256.Create(t9, t27), Vector256.Create(t81, qh)), three, highBytes), Vector512.Load(q8 + 192));
+            var pairs = Avx512BW.MultiplyAddAdjacent(Digits(SimdOps.Join(v1, v3), three, highBytes), Vector512.Load(q8));
+            pairs += Avx512BW.MultiplyAddAdjacent(Digits(SimdOps.Join(v9, v27), three, highBytes), Vector512.Load(q8 + 64));
+            pairs += Avx512BW.MultiplyAddAdjacent(Digits(SimdOps.Join(v81, Vector256.Create(t1, t3)), three, highBytes), Vector512.Load(q8 + 128));
+            pairs += Avx512BW.MultiplyAddAdjacent(Digits(SimdOps.Join(Vector256.Create(t9, t27), Vector256.Create(t81, qh)), three, highBytes), Vector512.Load(q8 + 192));
             var sums = Avx512BW.MultiplyAddAdjacent(pairs, ones);
             var sum = sums.GetLower() + sums.GetUpper() - Avx2.MultiplyAddAdjacent(Avx.LoadVector256((short*)(y + Q8KBsums)), Vector256.Create((short)1));
             acc = Fma.MultiplyAdd(Vector256.Create(f16[*(ushort*)(x + 52)] * *(float*)y), Avx.ConvertToVector256Single(sum), acc);

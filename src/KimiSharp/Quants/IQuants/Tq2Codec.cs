@@ -95,7 +95,7 @@ internal sealed unsafe class Tq2Codec : IQuantCodecBase
             for (int j = 0; j < 2; j++, q8 += 128)
             {
                 var codes = Vector256.Load(x + 32 * j);
-                var both = Vector512.Create(codes, codes).AsUInt16();
+                var both = SimdOps.Join(codes, codes).AsUInt16();
                 pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogicalVariable(both, shift01).AsByte() & three, Vector512.Load(q8));
                 pairs += Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogicalVariable(both, shift23).AsByte() & three, Vector512.Load(q8 + 64));
             }

@@ -48,6 +48,15 @@ internal sealed unsafe class Q5_0Codec : BlockCodec
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
         level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
 
+    /// <summary>Four rows at a time on AVX2+ (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="LegacyRows"/>).</summary>
+    public override void VecDotRows(byte* w, long rowBytes, byte* a, int n, float* dst, int rows)
+    {
+        if (Simd.Best >= SimdLevel.Avx2)
+            LegacyRows.Dot<Q5_0Block>(w, rowBytes, a, n, dst, rows, &VecDotAvx2);
+        else
+            base.VecDotRows(w, rowBytes, a, n, dst, rows);
+    }
+
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {
         float sum = 0;
