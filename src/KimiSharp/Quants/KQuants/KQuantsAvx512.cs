@@ -8,7 +8,7 @@ namespace KimiSharp.Quants;
 /// AVX-512BW dot products of the k-quants with Q8_K: the same integer math as the AVX2 kernels, two 32-element
 /// groups per 512-bit register (vpmaddubsw → vpmaddwd with per-sub-block scales picked by vpermw).
 /// </summary>
-internal static unsafe class KQuantsAvx512
+internal static unsafe partial class KQuantsAvx512
 {
     /// <summary>vpermw indices: 16-bit lane i takes scale i/8 + offset (four 16-element sub-blocks per register).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -41,7 +41,11 @@ internal static unsafe class KScalePacking
 
     /// <summary>The 8 scales (shorts 0..7) and 8 mins (shorts 8..15) with 32-bit mask arithmetic (no per-pair branches).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public static System.Runtime.Intrinsics.Vector256<short> UnpackScaleMin6Vector(byte* packed)
+    public static System.Runtime.Intrinsics.Vector256<short> UnpackScaleMin6Vector(byte* packed) =>
+        System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(UnpackScaleMin6Bytes(packed));
+
+    /// <summary>The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a K_SCALE_SIZE block, as bytes.</summary>
+    public static System.Runtime.Intrinsics.Vector128<byte> UnpackScaleMin6Bytes(byte* packed)
     {
         const uint low6 = 0x3F3F3F3F, low4 = 0x0F0F0F0F, low2 = 0x03030303;
         uint u0 = *(uint*)packed, u1 = *(uint*)(packed + 4), u2 = *(uint*)(packed + 8);
@@ -49,7 +53,6 @@ internal static unsafe class KScalePacking
         uint scales1 = (u2 & low4) | (((u0 >> 6) & low2) << 4);           // scales 4..7: nibble of bytes 8..11 + top bits of 0..3
         uint mins0 = u1 & low6;                                            // mins 0..3: low 6 bits of bytes 4..7
         uint mins1 = ((u2 >> 4) & low4) | (((u1 >> 6) & low2) << 4);      // mins 4..7: high nibble of 8..11 + top bits of 4..7
-        var bytes = System.Runtime.Intrinsics.Vector128.Create(scales0, scales1, mins0, mins1).AsByte();
-        return System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(bytes);
+        return System.Runtime.Intrinsics.Vector128.Create(scales0, scales1, mins0, mins1).AsByte();
     }
 }
