@@ -11,7 +11,8 @@ public unsafe class IQuantVector128Tests
     /// <summary>Types that have a Vector128 kernel.</summary>
     public static TheoryData<GgmlType> Types => new()
     {
-        GgmlType.IQ4_XS, GgmlType.IQ4_NL,
+        GgmlType.IQ4_XS, GgmlType.IQ4_NL, GgmlType.IQ2_XXS, GgmlType.IQ1_S, GgmlType.IQ3_XXS, GgmlType.IQ2_XS,
+        GgmlType.IQ2_S, GgmlType.IQ3_S, GgmlType.IQ1_M, GgmlType.TQ1_0, GgmlType.TQ2_0,
     };
 
     private static readonly string[] LevelOrder = ["Scalar", "Vector128", "Avx2", "Avx512"];
