@@ -62,7 +62,9 @@ internal static unsafe partial class IQuantsVector128
                 var w1 = Iq1MLanes(grid[qs[2] | ((qh[1] << 8) & 0x700)], grid[qs[3] | ((qh[1] << 4) & 0x700)], qh[1]);
                 blockSum += Dot16(w0, Load(q8)) * (2 * (scaleBits & 7) + 1) + Dot16(w1, Load(q8 + 16)) * (2 * ((scaleBits >> 3) & 7) + 1);
             }
-            acc = Accumulate(acc, Half(Iq1MCodec.ScaleBits(x)) * *(float*)y, blockSum);
+            // The f16 block scale from the top nibbles of the four scale words (as Iq1MCodec.ScaleBits, inlined here).
+            uint d16 = (uint)(sc[0] >> 12) | ((uint)(sc[1] >> 8) & 0x00F0) | ((uint)(sc[2] >> 4) & 0x0F00) | ((uint)sc[3] & 0xF000);
+            acc = Accumulate(acc, HalfTable[d16] * *(float*)y, blockSum);
         }
         return Iq1MCodec.Delta * Vector128.Sum(acc);
     }
