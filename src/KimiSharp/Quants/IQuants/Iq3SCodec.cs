@@ -39,6 +39,7 @@ internal sealed unsafe class Iq3SCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
+        if (Vector128.IsHardwareAccelerated) list.Add(new("Vector128", &IQuantsVector128.Iq3SDot));
         if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
         if (HasAvx512) list.Add(new("Avx512", &DotAvx512));
         return [.. list];

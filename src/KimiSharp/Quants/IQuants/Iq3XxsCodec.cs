@@ -42,6 +42,7 @@ internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
     private static DotKernel[] DotKernels()
     {
         var list = new List<DotKernel> { new("Scalar", &DotScalar) };
+        if (Vector128.IsHardwareAccelerated) list.Add(new("Vector128", &IQuantsVector128.Iq3XxsDot));
         if (HasAvx2) list.Add(new("Avx2", &DotAvx2));
         if (HasAvx512Vbmi) list.Add(new("Avx512", &DotAvx512));
         return [.. list];
