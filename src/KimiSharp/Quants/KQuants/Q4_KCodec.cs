@@ -79,7 +79,7 @@ internal sealed unsafe class Q4_KCodec : BlockCodec
         }
         int r = 0;
         for (; r + 1 < rows; r += 2)
-            KQuantsAvx512.Q4_KRows2(w + r * rowBytes, w + (r + 1) * rowBytes, a, n, out dst[r], out dst[r + 1]);
+            KQuantsAvx512.Q4_KRows2(w + r * rowBytes, rowBytes, a, n, out dst[r], out dst[r + 1]);
         if (r < rows)
             dst[r] = KQuantsAvx512.Q4_K(w + r * rowBytes, a, n);
     }
