@@ -11,7 +11,7 @@ public unsafe class Vector128DotTests
 {
     public static TheoryData<GgmlType> Types => new()
     {
-        GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0,
+        GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K,
     };
 
     /// <summary>The Vector128 kernel of each type, called directly.</summary>
@@ -20,6 +20,9 @@ public unsafe class Vector128DotTests
         GgmlType.Q4_K => &KQuantsVector128.Q4_K,
         GgmlType.Q6_K => &KQuantsVector128.Q6_K,
         GgmlType.Q8_0 => &LegacyVector128.Q8_0,
+        GgmlType.Q2_K => &KQuantsVector128.Q2_K,
+        GgmlType.Q3_K => &KQuantsVector128.Q3_K,
+        GgmlType.Q5_K => &KQuantsVector128.Q5_K,
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
 

@@ -46,15 +46,6 @@ internal static class Vector128IntDot
     public static Vector128<byte> HighNibbles(Vector128<byte> b) =>
         Vector128.ShiftRightLogical(b.AsUInt16(), 4).AsByte() & Vector128.Create((byte)0x0F);
 
-    /// <summary>Bit <paramref name="bit"/> of each byte, moved to bit <paramref name="to"/> of the same byte (other bits zero).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<byte> MoveBit(Vector128<byte> b, int bit, int to)
-    {
-        var v = b.AsUInt16();
-        v = bit >= to ? Vector128.ShiftRightLogical(v, bit - to) : Vector128.ShiftLeft(v, to - bit);
-        return v.AsByte() & Vector128.Create((byte)(1 << to));
-    }
-
     /// <summary>16 bits → 16 bytes: byte j = 0xFF when bit j of <paramref name="bits"/> is set, else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<byte> BitsToBytes(uint bits)
