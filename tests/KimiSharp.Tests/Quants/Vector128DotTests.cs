@@ -12,6 +12,7 @@ public unsafe class Vector128DotTests
     public static TheoryData<GgmlType> Types => new()
     {
         GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K,
+        GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
     };
 
     /// <summary>The Vector128 kernel of each type, called directly.</summary>
@@ -23,6 +24,10 @@ public unsafe class Vector128DotTests
         GgmlType.Q2_K => &KQuantsVector128.Q2_K,
         GgmlType.Q3_K => &KQuantsVector128.Q3_K,
         GgmlType.Q5_K => &KQuantsVector128.Q5_K,
+        GgmlType.Q4_0 => &LegacyVector128.Q4_0,
+        GgmlType.Q4_1 => &LegacyVector128.Q4_1,
+        GgmlType.Q5_0 => &LegacyVector128.Q5_0,
+        GgmlType.Q5_1 => &LegacyVector128.Q5_1,
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
 

@@ -41,7 +41,7 @@ internal sealed unsafe class Q4_0Codec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : level >= SimdLevel.Vector128 ? LegacyVector128.Q4_0(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {

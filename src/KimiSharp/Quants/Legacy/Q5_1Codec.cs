@@ -50,7 +50,7 @@ internal sealed unsafe class Q5_1Codec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : level >= SimdLevel.Vector128 ? LegacyVector128.Q5_1(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {
