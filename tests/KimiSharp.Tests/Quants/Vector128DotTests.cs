@@ -13,6 +13,7 @@ public unsafe class Vector128DotTests
     {
         GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K,
         GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16,
     };
 
     /// <summary>The Vector128 kernel of each type, called directly.</summary>
@@ -28,8 +29,15 @@ public unsafe class Vector128DotTests
         GgmlType.Q4_1 => &LegacyVector128.Q4_1,
         GgmlType.Q5_0 => &LegacyVector128.Q5_0,
         GgmlType.Q5_1 => &LegacyVector128.Q5_1,
+        GgmlType.F32 => &F32,
+        GgmlType.F16 => &F16,
+        GgmlType.BF16 => &BF16,
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
+
+    private static float F32(byte* w, byte* a, int n) => FloatVector128.F32((float*)w, (float*)a, n);
+    private static float F16(byte* w, byte* a, int n) => FloatVector128.F16((ushort*)w, (ushort*)a, n);
+    private static float BF16(byte* w, byte* a, int n) => FloatVector128.BF16((ushort*)w, (ushort*)a, n);
 
     private static int[] Lengths(GgmlType t)
     {
@@ -149,5 +157,28 @@ public unsafe class Vector128DotTests
                 Assert.True(Math.Abs((full - dropped) - scalarDelta) <= 2 * tolerance, $"{t} block {b}: Vector128 delta {full - dropped} vs scalar {scalarDelta}");
             }
         }
+    }
+
+    /// <summary>
+    /// Every half value h (zero, subnormal, normal, ±Inf, NaN) as 16 copies dotted with 1.0 (fast widening path when h
+    /// is normal, exact path otherwise): the sum 16·h is exact in any order, so Vector128 must equal scalar bit for bit.
+    /// </summary>
+    [Fact]
+    public void F16_converts_every_half_like_the_scalar_path()
+    {
+        var codec = (BlockCodec)QuantCodecs.GetCodec(GgmlType.F16);
+        var ones = Enumerable.Repeat(Fp16.FromFloat(1f), 16).ToArray();
+        var row = new ushort[16];
+        fixed (ushort* w = row)
+        fixed (ushort* a = ones)
+            for (int h = 0; h < 65536; h++)
+            {
+                Array.Fill(row, (ushort)h);
+                float scalar = codec.VecDot(SimdLevel.Scalar, (byte*)w, (byte*)a, 16);
+                float v128 = codec.VecDot(SimdLevel.Vector128, (byte*)w, (byte*)a, 16);
+                if (float.IsNaN(scalar) && float.IsNaN(v128)) continue;
+                if (BitConverter.SingleToInt32Bits(scalar) != BitConverter.SingleToInt32Bits(v128))
+                    Assert.Fail($"half 0x{h:X4}: scalar {scalar:R}, Vector128 {v128:R}");
+            }
     }
 }
