@@ -181,4 +181,27 @@ public unsafe class Vector128DotTests
                     Assert.Fail($"half 0x{h:X4}: scalar {scalar:R}, Vector128 {v128:R}");
             }
     }
+
+    /// <summary>F16 and BF16 sum in ggml's order on every path, so Vector128 equals the scalar path bit for bit.</summary>
+    [Theory]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.BF16)]
+    public void Half_formats_are_bit_identical_to_scalar(GgmlType t)
+    {
+        var codec = (BlockCodec)QuantCodecs.GetCodec(t);
+        foreach (int n in Lengths(t).Concat([64, 128, 192, 7168]))
+            for (int seed = 0; seed < 4; seed++)
+            {
+                var w = BlockData.Random(t, n, seed + 40, seed % 2 == 0 ? 1f : 0.001f);
+                if (seed == 3 && n > 70)
+                    Array.Clear(w, 2 * 64, 2 * 5); // a few zeros in the second step: the exact widening for that group
+                var act = Activations(codec, TestData.Floats(n, seed + 60, seed == 1 ? 100f : 1f));
+                fixed (byte* pw = w)
+                fixed (byte* pa = act)
+                {
+                    float scalar = codec.VecDot(SimdLevel.Scalar, pw, pa, n), v128 = codec.VecDot(SimdLevel.Vector128, pw, pa, n);
+                    Assert.True(BitConverter.SingleToInt32Bits(scalar) == BitConverter.SingleToInt32Bits(v128), $"{t} n={n} seed {seed}: scalar {scalar:R}, Vector128 {v128:R}");
+                }
+            }
+    }
 }
