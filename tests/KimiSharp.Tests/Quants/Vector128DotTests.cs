@@ -204,4 +204,33 @@ public unsafe class Vector128DotTests
                 }
             }
     }
+
+    /// <summary>Q8_0 with −128 in both rows: a pair of products −128·−128 (32768) overflows a 16-bit lane unless handled.</summary>
+    [Fact]
+    public void Q8_0_products_of_minus_128_are_exact()
+    {
+        var codec = (BlockCodec)QuantCodecs.GetCodec(GgmlType.Q8_0);
+        const int blocks = 5, n = 32 * blocks;
+        var w = new byte[34 * blocks];
+        var a = new byte[34 * blocks];
+        var rng = new Random(3);
+        for (int b = 0; b < blocks; b++)
+        {
+            BitConverter.TryWriteBytes(w.AsSpan(34 * b), Fp16.FromFloat(1f));
+            BitConverter.TryWriteBytes(a.AsSpan(34 * b), Fp16.FromFloat(b + 1f));
+            for (int j = 0; j < 32; j++)
+            {
+                w[34 * b + 2 + j] = 0x80;
+                // block 0: all −128; later blocks: −128 or 127 at random
+                a[34 * b + 2 + j] = b == 0 || rng.Next(2) == 0 ? (byte)0x80 : (byte)127;
+            }
+        }
+        fixed (byte* pw = w)
+        fixed (byte* pa = a)
+        {
+            float scalar = codec.VecDot(SimdLevel.Scalar, pw, pa, n);
+            Assert.Equal(scalar, codec.VecDot(SimdLevel.Vector128, pw, pa, n));
+            Assert.Equal(32 * 16384f, codec.VecDot(SimdLevel.Vector128, pw, pa, 32));
+        }
+    }
 }
