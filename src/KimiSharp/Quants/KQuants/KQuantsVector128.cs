@@ -18,6 +18,7 @@ internal static unsafe partial class KQuantsVector128
         float* f16 = Fp16.TablePointer;
         var acc = Vector128<float>.Zero;
         var accMin = Vector128<float>.Zero;
+        var nibble = Vector128.Create((short)0x0F);
         for (int b = 0; b < n / 256; b++, w += 144, a += 292)
         {
             float da = *(float*)a;
@@ -31,11 +32,12 @@ internal static unsafe partial class KQuantsVector128
             var sumi = Vector128<int>.Zero;
             for (int c = 0; c < 4; c++, q += 32, y += 64, scales >>= 16)
             {
-                var b0 = Vector128.Load(q);
-                var b1 = Vector128.Load(q + 16);
+                // 16-bit lane k of b holds bytes 2k (bits 0..7) and 2k+1 (bits 8..15): four nibbles
+                var b0 = Vector128.Load((short*)q);
+                var b1 = Vector128.Load((short*)(q + 16));
                 // lanes: sums of 4 products nibble·y (≤ 4·15·128)
-                var lo = MulAddUnsigned(LowNibbles(b0), Vector128.Load(y)) + MulAddUnsigned(LowNibbles(b1), Vector128.Load(y + 16));
-                var hi = MulAddUnsigned(HighNibbles(b0), Vector128.Load(y + 32)) + MulAddUnsigned(HighNibbles(b1), Vector128.Load(y + 48));
+                var lo = MulAddEvenOdd(b0 & nibble, (b0 >>> 8) & nibble, Vector128.Load(y)) + MulAddEvenOdd(b1 & nibble, (b1 >>> 8) & nibble, Vector128.Load(y + 16));
+                var hi = MulAddEvenOdd((b0 >>> 4) & nibble, b0 >>> 12, Vector128.Load(y + 32)) + MulAddEvenOdd((b1 >>> 4) & nibble, b1 >>> 12, Vector128.Load(y + 48));
                 sumi += PairSum(lo) * Vector128.Create((int)(scales & 0xFF)) + PairSum(hi) * Vector128.Create((int)((scales >> 8) & 0xFF));
             }
             acc = Accumulate(acc, da * f16[*(ushort*)w], sumi);

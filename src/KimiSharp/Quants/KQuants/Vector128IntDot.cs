@@ -25,8 +25,15 @@ internal static class Vector128IntDot
     public static Vector128<short> MulAddUnsigned(Vector128<byte> u, Vector128<sbyte> y)
     {
         var u16 = u.AsInt16();
+        return MulAddEvenOdd(u16 & Vector128.Create((short)0xFF), Vector128.ShiftRightLogical(u16, 8), y);
+    }
+
+    /// <summary>Per 16-bit lane k: even[k]·y[2k] + odd[k]·y[2k+1] (weights already split into 16-bit lanes, y signed bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> MulAddEvenOdd(Vector128<short> even, Vector128<short> odd, Vector128<sbyte> y)
+    {
         var y16 = y.AsInt16();
-        return (u16 & Vector128.Create((short)0xFF)) * ((y16 << 8) >> 8) + Vector128.ShiftRightLogical(u16, 8) * (y16 >> 8);
+        return even * ((y16 << 8) >> 8) + odd * (y16 >> 8);
     }
 
     /// <summary>Per 32-bit lane: the sum of its two 16-bit lanes, sign-extended (pmaddwd by 1).</summary>
