@@ -34,10 +34,11 @@ internal static unsafe partial class KQuantsVector128
                 var bits1 = Vector128.Load(q2 + 16).AsUInt16();
                 for (int shift = 0; shift < 8; shift += 2, y += 32, sc += 2)
                 {
-                    // sub-blocks of 16: elements 0..15 (bits0) and 16..31 (bits1) of this 2-bit plane
-                    var s1 = PairSum(MulAddUnsigned((bits0 >>> shift).AsByte() & mask2, Vector128.Load(y)));
-                    var s2 = PairSum(MulAddUnsigned((bits1 >>> shift).AsByte() & mask2, Vector128.Load(y + 16)));
-                    sumi += s1 * Vector128.Create(sc[0] & 0xF) + s2 * Vector128.Create(sc[1] & 0xF);
+                    // sub-blocks of 16: elements 0..15 (bits0) and 16..31 (bits1) of this 2-bit plane. A lane
+                    // (2 products ≤ 2·3·128) times its scale (≤ 15) is ≤ 11520, so the two scaled lanes add in 16 bits.
+                    var s1 = MulAddUnsigned((bits0 >>> shift).AsByte() & mask2, Vector128.Load(y));
+                    var s2 = MulAddUnsigned((bits1 >>> shift).AsByte() & mask2, Vector128.Load(y + 16));
+                    sumi += PairSum(s1 * Vector128.Create((short)(sc[0] & 0xF)) + s2 * Vector128.Create((short)(sc[1] & 0xF)));
                 }
             }
             acc = Accumulate(acc, da * f16[*(ushort*)(w + 80)], sumi);
