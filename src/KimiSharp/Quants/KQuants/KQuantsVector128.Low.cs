@@ -77,9 +77,10 @@ internal static unsafe partial class KQuantsVector128
                 {
                     var q0 = ((bits0 >>> shift).AsByte() & mask2) - (MoveBitTo2(nh0, m) & four);
                     var q1 = ((bits1 >>> shift).AsByte() & mask2) - (MoveBitTo2(nh1, m) & four);
-                    var s1 = PairSum(MulAddSigned(q0.AsSByte(), Vector128.Load(y)));
-                    var s2 = PairSum(MulAddSigned(q1.AsSByte(), Vector128.Load(y + 16)));
-                    sumi += s1 * Vector128.Create((int)sc[0]) + s2 * Vector128.Create((int)sc[1]);
+                    // a lane (2 products, in [−1016, 1024]) times its scale ([−32, 31]) lies in [−32768, 32512]: 16 bits suffice
+                    var s1 = MulAddSigned(q0.AsSByte(), Vector128.Load(y)) * Vector128.Create((short)sc[0]);
+                    var s2 = MulAddSigned(q1.AsSByte(), Vector128.Load(y + 16)) * Vector128.Create((short)sc[1]);
+                    sumi += PairSum(s1) + PairSum(s2);
                 }
             }
             acc = Accumulate(acc, *(float*)a * f16[*(ushort*)(w + 108)], sumi);
