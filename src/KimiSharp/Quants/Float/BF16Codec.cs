@@ -17,6 +17,7 @@ internal sealed unsafe class BF16Codec : BlockCodec
     {
         >= SimdLevel.Avx512 => BFloat16Dot.Avx512((ushort*)w, (ushort*)a, n),
         SimdLevel.Avx2 => BFloat16Dot.Avx2((ushort*)w, (ushort*)a, n),
+        SimdLevel.Vector128 => FloatVector128.BF16((ushort*)w, (ushort*)a, n),
         _ => BFloat16Dot.Scalar((ushort*)w, (ushort*)a, n),
     };
 }

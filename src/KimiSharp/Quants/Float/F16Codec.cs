@@ -17,6 +17,7 @@ internal sealed unsafe class F16Codec : BlockCodec
     {
         >= SimdLevel.Avx512 => HalfDot.Avx512((ushort*)w, (ushort*)a, n),
         SimdLevel.Avx2 => HalfDot.Avx2((ushort*)w, (ushort*)a, n),
+        SimdLevel.Vector128 => FloatVector128.F16((ushort*)w, (ushort*)a, n),
         _ => HalfDot.Scalar((ushort*)w, (ushort*)a, n),
     };
 }

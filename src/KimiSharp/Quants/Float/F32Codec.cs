@@ -16,7 +16,7 @@ internal sealed unsafe class F32Codec : BlockCodec
 
     /// <summary>With SIMD: ggml_vec_dot_f32's own summation order (<see cref="Compute.GgmlFloatOrder.Dot"/>), so results are bit-identical to llama.cpp's.</summary>
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? Compute.GgmlFloatOrder.Dot((float*)w, (float*)a, n) : VecDotScalar((float*)w, (float*)a, n);
+        level >= SimdLevel.Avx2 ? Compute.GgmlFloatOrder.Dot((float*)w, (float*)a, n) : level >= SimdLevel.Vector128 ? FloatVector128.F32((float*)w, (float*)a, n) : VecDotScalar((float*)w, (float*)a, n);
 
     internal static float VecDotScalar(float* w, float* a, int n)
     {

@@ -85,7 +85,7 @@ internal sealed unsafe class Q4_KCodec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q4_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q4_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : level >= SimdLevel.Vector128 ? KQuantsVector128.Q4_K(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {

@@ -88,7 +88,7 @@ internal sealed unsafe class Q6_KCodec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q6_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx512 ? KQuantsAvx512.Q6_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : level >= SimdLevel.Vector128 ? KQuantsVector128.Q6_K(w, a, n) : VecDotScalar(w, a, n);
 
     internal static float VecDotScalar(byte* w, byte* a, int n)
     {

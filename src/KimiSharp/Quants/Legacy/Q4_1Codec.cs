@@ -45,7 +45,7 @@ internal sealed unsafe class Q4_1Codec : BlockCodec
     }
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : level >= SimdLevel.Vector128 ? LegacyVector128.Q4_1(w, a, n) : VecDotScalar(w, a, n);
 
     /// <summary>Four rows at a time on AVX2+ (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="LegacyRows"/>).</summary>
     public override void VecDotRows(byte* w, long rowBytes, byte* a, int n, float* dst, int rows)

@@ -23,7 +23,7 @@ internal sealed unsafe class Q8_0Codec : BlockCodec
     public override void Quantize(ReadOnlySpan<float> src, Span<byte> dst) => ActivationQuantizer.Q8_0Reference(src, dst);
 
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
-        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : VecDotScalar(w, a, n);
+        level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : level >= SimdLevel.Vector128 ? LegacyVector128.Q8_0(w, a, n) : VecDotScalar(w, a, n);
 
     /// <summary>Four rows at a time on AVX2+ (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="LegacyRows"/>).</summary>
     public override void VecDotRows(byte* w, long rowBytes, byte* a, int n, float* dst, int rows)
