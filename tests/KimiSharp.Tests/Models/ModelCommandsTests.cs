@@ -29,6 +29,8 @@ public class ModelCommandsTests(TinyModelFiles files) : IClassFixture<TinyModelF
     [Fact]
     public void Logits_command_no_repack_sums_in_the_order_of_llama_cpp_without_repacking()
     {
+        if (!KimiSharp.Quants.Simd.IsAvailable(KimiSharp.Quants.SimdLevel.Avx2))
+            return; // without AVX2 llama.cpp (and we) never repack, so both orders are the same
         var model = files.Get("kimi-tiny", KimiSharp.Quants.GgmlType.Q4_K);
         int[] tokens = [5, 17, 300, 42, 9, 77];
         var outPath = Path.Combine(files.Directory_, "logits-norepack.bin");
