@@ -8,7 +8,7 @@ namespace KimiSharp.Quants;
 /// AVX-512BW dot products of the k-quants with Q8_K: the same integer math as the AVX2 kernels, two 32-element
 /// groups per 512-bit register (vpmaddubsw → vpmaddwd with per-sub-block scales picked by vpermw).
 /// </summary>
-internal static unsafe partial class KQuantsAvx512
+internal static unsafe class KQuantsAvx512
 {
     /// <summary>vpermw indices: 16-bit lane i takes scale i/8 + offset (four 16-element sub-blocks per register).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -31,6 +31,10 @@ internal static unsafe partial class KQuantsAvx512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Fold(Vector512<int> v) => Avx2.Add(v.GetLower(), v.GetUpper());
 
+    /// <summary>
+    /// Q4_K · Q8_K. The sub-block scales reach the 16-bit lanes by vpshufb from the scale bytes repeated in every 128-bit
+    /// lane (<see cref="ScalePick"/>), cheaper than vpermw; the integers are the same.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* w, byte* a, int n)
     {
@@ -38,17 +42,18 @@ internal static unsafe partial class KQuantsAvx512
         var acc = Vector256<float>.Zero;
         var accMin = Vector128<float>.Zero;
         var lowMask = Vector512.Create((byte)0x0F);
-        var idxLo0 = Halves(0, 2); var idxHi0 = Halves(1, 3);
-        var idxLo1 = Halves(4, 6); var idxHi1 = Halves(5, 7);
+        var pickLo0 = ScalePick(0, 2); var pickHi0 = ScalePick(1, 3);
+        var pickLo1 = ScalePick(4, 6); var pickHi1 = ScalePick(5, 7);
         for (int b = 0; b < n / 256; b++, w += 144, a += 292)
         {
             float da = *(float*)a;
-            var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
+            var scalesMins = KScalePacking.UnpackScaleMin6Bytes(w + 4);
             var bs = Avx.LoadVector256((short*)(a + 260));
-            var prodMin = Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()), scalesMins.GetUpper());
+            var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(scalesMins, 8));
+            var prodMin = Sse2.MultiplyAddAdjacent(Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper()), mins);
             accMin = Fma.MultiplyAdd(Vector128.Create(da * f16[*(ushort*)(w + 2)]), Sse2.ConvertToVector128Single(prodMin), accMin);
 
-            var sc = scalesMins.ToVector512Unsafe();
+            var sc = EveryLane(scalesMins);
             sbyte* q8 = (sbyte*)(a + 4);
             var bits0 = Avx512F.LoadVector512(w + 16);   // chunks 0, 1
             var bits1 = Avx512F.LoadVector512(w + 80);   // chunks 2, 3
@@ -56,16 +61,31 @@ internal static unsafe partial class KQuantsAvx512
             var hi0 = Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte() & lowMask;
             var lo1 = bits1 & lowMask;
             var hi1 = Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & lowMask;
-            var s = Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, idxLo0));
-            s += Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, idxHi0));
-            s += Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, idxLo1));
-            s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, idxHi1));
+            var s = Madd(lo0, Load2(q8, q8 + 64), Avx512BW.Shuffle(sc, pickLo0).AsInt16());
+            s += Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.Shuffle(sc, pickHi0).AsInt16());
+            s += Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.Shuffle(sc, pickLo1).AsInt16());
+            s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.Shuffle(sc, pickHi1).AsInt16());
             acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(Fold(s)), acc);
         }
         var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
         m = Sse.AddScalar(m, Sse.Shuffle(m, m, 1));
         return SimdOps.HorizontalSum(acc) - m.ToScalar();
     }
+
+    /// <summary>The 128-bit vector in all four 128-bit lanes (vshufi32x4, in registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> EveryLane(Vector128<byte> v)
+    {
+        var z = v.AsUInt32().ToVector256Unsafe().ToVector512Unsafe();
+        return Avx512F.Shuffle4x128(z, z, 0).AsByte();
+    }
+
+    /// <summary>
+    /// vpshufb indices giving scale byte a, zero-extended, in the 16-bit lanes of 128-bit lanes 0–1 and scale byte b in
+    /// lanes 2–3 (index 0x80 writes a zero byte): the scales of the chunk pairs (0, 2), (1, 3), (4, 6), (5, 7).
+    /// </summary>
+    private static Vector512<byte> ScalePick(byte a, byte b) =>
+        Vector512.Create(Vector256.Create((ushort)(0x8000 | a)), Vector256.Create((ushort)(0x8000 | b))).AsByte();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* w, byte* a, int n)

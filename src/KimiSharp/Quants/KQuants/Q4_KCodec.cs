@@ -69,21 +69,6 @@ internal sealed unsafe class Q4_KCodec : BlockCodec
                 q[l] = (byte)(L[j + l] | L[j + l + 32] << 4);
     }
 
-    /// <summary>Two rows at a time on AVX-512 (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="KQuantsAvx512.Q4_KRows2"/>).</summary>
-    public override void VecDotRows(byte* w, long rowBytes, byte* a, int n, float* dst, int rows)
-    {
-        if (Simd.Best < SimdLevel.Avx512)
-        {
-            base.VecDotRows(w, rowBytes, a, n, dst, rows);
-            return;
-        }
-        int r = 0;
-        for (; r + 1 < rows; r += 2)
-            KQuantsAvx512.Q4_KRows2(w + r * rowBytes, rowBytes, a, n, out dst[r], out dst[r + 1]);
-        if (r < rows)
-            dst[r] = KQuantsAvx512.Q4_K(w + r * rowBytes, a, n);
-    }
-
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
         level >= SimdLevel.Avx512 ? KQuantsAvx512.Q4_K(w, a, n) : level >= SimdLevel.Avx2 ? VecDotAvx2(w, a, n) : level >= SimdLevel.Vector128 ? KQuantsVector128.Q4_K(w, a, n) : VecDotScalar(w, a, n);
 
