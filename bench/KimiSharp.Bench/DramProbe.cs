@@ -4,7 +4,10 @@ using KimiSharp.Tests.Quants;
 
 namespace KimiSharp.Bench;
 
-/// <summary>`dram TYPE`: single-thread mat-vec over a ~116 MB matrix (weights from DRAM): per-row VecDot against VecDotRows.</summary>
+/// <summary>
+/// `dram TYPE…`: single-thread mat-vec over a ~116 MB matrix (weights streaming from DRAM): per-row VecDot, VecDotRows, and
+/// MatMul's default path (llama.cpp's repacked-kernel order where it repacks the type; activations quantized per call).
+/// </summary>
 internal static unsafe class DramProbe
 {
     public static void Run(GgmlType type)
@@ -23,10 +26,13 @@ internal static unsafe class DramProbe
         using var yBuf = new NativeBuffer(rows * 4);
         byte* a = actBuf.Pointer;
         float* py = (float*)yBuf.Pointer;
+        using var pool = new KimiSharp.Compute.WorkerPool(1);
         var kernels = new (string, Action)[]
         {
             ("VecDot per row", () => { for (int r = 0; r < rows; r++) py[r] = codec.VecDot(w.Pointer + r * rowBytes, a, cols); }),
             ("VecDotRows", () => codec.VecDotRows(w.Pointer, rowBytes, a, cols, py, rows)),
+            ("MatMul default", () => KimiSharp.Compute.MatMul.Multiply(new KimiSharp.Compute.QuantMatrix(w.Pointer, type, rows, cols), x, 1,
+                new Span<float>(py, rows), pool)),
         };
         var best = new double[kernels.Length];
         Array.Fill(best, double.MaxValue);

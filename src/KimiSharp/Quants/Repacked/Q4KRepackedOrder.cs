@@ -204,9 +204,18 @@ public static unsafe class Q4KRepackedOrder
         var mins = stackalloc Vector128<int>[8];
         float* dd = stackalloc float[8];
         float* ddMin = stackalloc float[8];
+        var lowMask = Vector512.Create((byte)0x0F);
         for (int b = 0; b < n / 256; b++, a += ActivationBlockBytes)
         {
             float da = *(float*)a;
+            // the activation block, loaded once for the 8 rows
+            sbyte* q8 = (sbyte*)(a + 4);
+            var a0 = Load2(q8, q8 + 64);
+            var a1 = Load2(q8 + 32, q8 + 96);
+            var a2 = Load2(q8 + 128, q8 + 192);
+            var a3 = Load2(q8 + 160, q8 + 224);
+            var bs = Avx.LoadVector256((short*)(a + 260));
+            var bsPerSubBlock = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
             for (int r = 0; r < 8; r++)
             {
                 byte* wb = w + r * rowBytes + (long)b * WeightBlockBytes;
@@ -214,10 +223,15 @@ public static unsafe class Q4KRepackedOrder
                 Sse.Prefetch0(wb + 4 * WeightBlockBytes + 64);
                 Sse.Prefetch0(wb + 4 * WeightBlockBytes + 128);
                 var scalesMins = KScalePacking.UnpackScaleMin6Vector(wb + 4);
-                PairProducts512(wb, a, scalesMins, out var s01, out var s23);
-                var s16 = Avx512F.Add(s01, s23);
+                var sc = scalesMins.ToVector512Unsafe();
+                var bits0 = Avx512F.LoadVector512(wb + 16);
+                var bits1 = Avx512F.LoadVector512(wb + 80);
+                var s16 = Madd(Avx512F.And(bits0, lowMask), a0, Avx512BW.PermuteVar32x16(sc, Scales02))
+                    + Madd(Avx512F.And(Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte(), lowMask), a1, Avx512BW.PermuteVar32x16(sc, Scales13))
+                    + Madd(Avx512F.And(bits1, lowMask), a2, Avx512BW.PermuteVar32x16(sc, Scales46))
+                    + Madd(Avx512F.And(Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte(), lowMask), a3, Avx512BW.PermuteVar32x16(sc, Scales57));
                 sums[r] = Avx2.Add(s16.GetLower(), s16.GetUpper());
-                mins[r] = MinProducts(a, scalesMins);
+                mins[r] = Sse2.MultiplyAddAdjacent(bsPerSubBlock, scalesMins.GetUpper());
                 dd[r] = f16[*(ushort*)wb] * da;
                 ddMin[r] = f16[*(ushort*)(wb + 2)] * da;
             }
@@ -269,10 +283,10 @@ public static unsafe class Q4KRepackedOrder
         {
             var scalesMins = KScalePacking.UnpackScaleMin6Vector(w + 4);
             var sc = scalesMins.ToVector512Unsafe();
-            var sc02 = Avx512BW.PermuteVar32x16(sc, Halves(0, 2));
-            var sc13 = Avx512BW.PermuteVar32x16(sc, Halves(1, 3));
-            var sc46 = Avx512BW.PermuteVar32x16(sc, Halves(4, 6));
-            var sc57 = Avx512BW.PermuteVar32x16(sc, Halves(5, 7));
+            var sc02 = Avx512BW.PermuteVar32x16(sc, Scales02);
+            var sc13 = Avx512BW.PermuteVar32x16(sc, Scales13);
+            var sc46 = Avx512BW.PermuteVar32x16(sc, Scales46);
+            var sc57 = Avx512BW.PermuteVar32x16(sc, Scales57);
             var bits0 = Avx512F.LoadVector512(w + 16);
             var bits1 = Avx512F.LoadVector512(w + 80);
             var lo0 = Avx512F.And(bits0, lowMask);
@@ -352,14 +366,34 @@ public static unsafe class Q4KRepackedOrder
         var hi0 = Avx512F.And(Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte(), lowMask);
         var lo1 = Avx512F.And(bits1, lowMask);
         var hi1 = Avx512F.And(Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte(), lowMask);
-        s01 = Avx512F.Add(Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, Halves(0, 2))),
-                          Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, Halves(1, 3))));
-        s23 = Avx512F.Add(Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, Halves(4, 6))),
-                          Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, Halves(5, 7))));
+        s01 = Avx512F.Add(Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, Scales02)),
+                          Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, Scales13)));
+        s23 = Avx512F.Add(Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, Scales46)),
+                          Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, Scales57)));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> Halves(short lo, short hi) => Vector512.Create(Vector256.Create(lo), Vector256.Create(hi));
+    // vpermw indices: lanes 0..15 take scale a, lanes 16..31 scale b. Written as literals so the JIT emits constants (an
+    // expression built from Vector256 halves was re-assembled inside the loops, every block).
+    private static Vector512<short> Scales02
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2);
+    }
+    private static Vector512<short> Scales13
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3);
+    }
+    private static Vector512<short> Scales46
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6);
+    }
+    private static Vector512<short> Scales57
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Madd(Vector512<byte> u, Vector512<sbyte> s, Vector512<short> scales) =>
