@@ -10,11 +10,14 @@ namespace KimiSharp.Bench;
 /// </summary>
 internal static unsafe class DramProbe
 {
+    /// <summary>Matrix size (KIMI_BENCH_MB, default 116 MB; a few MB keeps it in cache for comparison).</summary>
+    private static readonly long MegaBytes = long.Parse(Environment.GetEnvironmentVariable("KIMI_BENCH_MB") ?? "116");
+
     public static void Run(GgmlType type)
     {
         const int cols = 7168;
         long rowBytes = GgmlTypes.Get(type).RowBytes(cols);
-        int rows = (int)(116_000_000 / rowBytes) / 1024 * 1024;
+        int rows = (int)(MegaBytes * 1_000_000 / rowBytes) / 1024 * 1024;
         using var w = new NativeBuffer(rows * rowBytes);
         for (int r = 0; r < rows; r += 1024)
             BlockData.Random(type, 1024 * cols, r, 0.05f).CopyTo(new Span<byte>(w.Pointer + r * rowBytes, (int)(1024 * rowBytes)));
@@ -36,7 +39,7 @@ internal static unsafe class DramProbe
         };
         var best = new double[kernels.Length];
         Array.Fill(best, double.MaxValue);
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < (MegaBytes < 32 ? 200 : 8); i++)
             for (int k = 0; k < kernels.Length; k++)
             {
                 long s = Stopwatch.GetTimestamp();

@@ -193,15 +193,21 @@ public static unsafe class MatMul
         var codec = QuantCodecs.GetCodec(job->Type);
         int r0 = task * job->RowsPerTask, r1 = Math.Min(job->Rows, r0 + job->RowsPerTask);
         int rows = job->Rows, cols = job->Cols, tokens = job->Tokens;
-        if (job->Order == SumOrder.Repacked && job->Type == GgmlType.Q4_K)
+        if (job->Order == SumOrder.Repacked && job->Type is GgmlType.Q4_K or GgmlType.Q2_K)
         {
             // gemv tokens: 8 rows per pass over the activation row, as ggml's gemv; gemm tokens go on below
             for (int t = job->GemmTokens; t < tokens; t++)
             {
                 int src = job->TokenIndex == null ? t : job->TokenIndex[t];
                 for (int r = r0; r < r1; r += 8)
-                    Q4KRepackedOrder.Gemv8Rows(job->W + r * job->WRowBytes, job->WRowBytes, job->A + src * job->ARowBytes, cols,
-                        job->Y + (long)t * rows + r);
+                {
+                    byte* w8 = job->W + r * job->WRowBytes, a = job->A + src * job->ARowBytes;
+                    float* y8 = job->Y + (long)t * rows + r;
+                    if (job->Type == GgmlType.Q4_K)
+                        Q4KRepackedOrder.Gemv8Rows(w8, job->WRowBytes, a, cols, y8);
+                    else
+                        Q2KRepackedOrder.Gemv8Rows(w8, job->WRowBytes, a, cols, y8);
+                }
             }
             tokens = job->GemmTokens;
         }

@@ -57,4 +57,27 @@ public unsafe class RepackedDot2Tests
             }
         }
     }
+
+    [Theory]
+    [InlineData(256)]
+    [InlineData(7168)]
+    public void Q2K_gemv_over_8_rows_equals_8_single_row_gemvs(int n)
+    {
+        long rowBytes = GgmlTypes.Get(GgmlType.Q2_K).RowBytes(n);
+        for (int seed = 0; seed < 6; seed++)
+        {
+            var w = BlockData.Random(GgmlType.Q2_K, 8 * n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
+            var a = new byte[GgmlTypes.Get(GgmlType.Q8_K).RowBytes(n)];
+            ActivationQuantizer.Quantize(GgmlType.Q8_K, TestData.Floats(n, seed + 400, seed % 3 == 0 ? 30f : 1f), a);
+            var y = new float[8];
+            fixed (byte* pw = w)
+            fixed (byte* pa = a)
+            fixed (float* py = y)
+            {
+                Q2KRepackedOrder.Gemv8Rows(pw, rowBytes, pa, n, py);
+                for (int r = 0; r < 8; r++)
+                    Assert.Equal(BitConverter.SingleToInt32Bits(Q2KRepackedOrder.Gemv(pw + r * rowBytes, pa, n)), BitConverter.SingleToInt32Bits(y[r]));
+            }
+        }
+    }
 }

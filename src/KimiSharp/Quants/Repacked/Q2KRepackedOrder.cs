@@ -14,7 +14,7 @@ namespace KimiSharp.Quants.Repacked;
 ///   result = acc − accMin, both accumulators starting at +0; d·d8 and dmin·d8 are plain float products.
 /// vec_dot (ggml_vec_dot_q2_K_q8_K) instead folds d·d8 and −dmin·d8 into one accumulator, hence different bits.
 /// </summary>
-public static unsafe class Q2KRepackedOrder
+public static unsafe partial class Q2KRepackedOrder
 {
     private const int WeightBlockBytes = 84, ActivationBlockBytes = 292;
 

@@ -219,9 +219,11 @@ public static unsafe class Q4KRepackedOrder
             for (int r = 0; r < 8; r++)
             {
                 byte* wb = w + r * rowBytes + (long)b * WeightBlockBytes;
-                Sse.Prefetch0(wb + 4 * WeightBlockBytes); // the per-block reductions keep the core from running ahead on loads
-                Sse.Prefetch0(wb + 4 * WeightBlockBytes + 64);
-                Sse.Prefetch0(wb + 4 * WeightBlockBytes + 128);
+                // the same block of the next group's row: the hardware prefetcher does not keep up with 8 interleaved row
+                // streams (from DRAM: 15-17 GB/s prefetching 4 blocks ahead in the row, 21-23 this way, as fast as vec_dot)
+                Sse.Prefetch0(wb + 8 * rowBytes);
+                Sse.Prefetch0(wb + 8 * rowBytes + 64);
+                Sse.Prefetch0(wb + 8 * rowBytes + 128);
                 var scalesMins = KScalePacking.UnpackScaleMin6Vector(wb + 4);
                 var sc = scalesMins.ToVector512Unsafe();
                 var bits0 = Avx512F.LoadVector512(wb + 16);

@@ -1,0 +1,114 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace KimiSharp.Quants.Repacked;
+
+public static unsafe partial class Q2KRepackedOrder
+{
+    /// <summary>
+    /// <see cref="Gemv"/> of 8 consecutive rows (stride <paramref name="rowBytes"/>) with one activation row, into dst[0..7],
+    /// bit for bit: the activation block is loaded once for the 8 rows, and the rows' per-block integer totals are reduced
+    /// together by transposition, so the 8 fma chains run in one vector. AVX-512; elsewhere 8 single calls.
+    /// </summary>
+    public static void Gemv8Rows(byte* w, long rowBytes, byte* a, int n, float* dst)
+    {
+        if (!Avx512BW.IsSupported)
+        {
+            for (int r = 0; r < 8; r++)
+                dst[r] = Gemv(w + r * rowBytes, a, n);
+            return;
+        }
+        Gemv8RowsAvx512(w, rowBytes, a, n, dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gemv8RowsAvx512(byte* w, long rowBytes, byte* a, int n, float* dst)
+    {
+        var acc = Vector256<float>.Zero;
+        var accMin = Vector256<float>.Zero;
+        float* f16 = Fp16.TablePointer;
+        var sums = stackalloc Vector256<int>[8];
+        var mins = stackalloc Vector256<int>[8];
+        float* dd = stackalloc float[8];
+        float* ddMin = stackalloc float[8];
+        var mask2 = Vector512.Create((byte)3);
+        var mask4 = Vector128.Create((byte)0xF);
+        for (int b = 0; b < n / 256; b++, a += ActivationBlockBytes)
+        {
+            float da = *(float*)a;
+            // the activation block, loaded once for the 8 rows: chunk j pairs q8[32j..] (half 0) with q8[128 + 32j..] (half 1)
+            sbyte* q8 = (sbyte*)(a + 4);
+            var a0 = SimdOps.Join(Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 128));
+            var a1 = SimdOps.Join(Avx.LoadVector256(q8 + 32), Avx.LoadVector256(q8 + 160));
+            var a2 = SimdOps.Join(Avx.LoadVector256(q8 + 64), Avx.LoadVector256(q8 + 192));
+            var a3 = SimdOps.Join(Avx.LoadVector256(q8 + 96), Avx.LoadVector256(q8 + 224));
+            var bsums = Avx.LoadVector256((short*)(a + 260));
+            for (int r = 0; r < 8; r++)
+            {
+                byte* wb = w + r * rowBytes + (long)b * WeightBlockBytes;
+                // the same block of the next group's row: the hardware prefetcher does not keep up with 8 interleaved row
+                // streams (7 GB/s from DRAM without software prefetch, 12 prefetching 4 blocks ahead, 13-16 this way)
+                Sse.Prefetch0(wb + 8 * rowBytes);
+                Sse.Prefetch0(wb + 8 * rowBytes + 64);
+                var packed = Sse2.LoadVector128(wb);
+                var blockMins = Avx2.ConvertToVector256Int16(Sse2.And(Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask4));
+                mins[r] = Avx2.MultiplyAddAdjacent(blockMins, bsums);
+                var sc = Avx2.ConvertToVector256Int16(Sse2.And(packed, mask4)).ToVector512Unsafe();
+                var bits = Avx512F.LoadVector512(wb + 16).AsUInt16();
+                var s = ChunkProducts(bits, 0, a0, sc, ScaleIndices0, mask2) + ChunkProducts(bits, 2, a1, sc, ScaleIndices1, mask2)
+                    + ChunkProducts(bits, 4, a2, sc, ScaleIndices2, mask2) + ChunkProducts(bits, 6, a3, sc, ScaleIndices3, mask2);
+                sums[r] = Avx2.Add(s.GetLower(), s.GetUpper());
+                dd[r] = f16[*(ushort*)(wb + 80)] * da;
+                ddMin[r] = f16[*(ushort*)(wb + 82)] * da;
+            }
+            // lane r = row r's block total, s0 + s1 and m0 + m1 (integer sums are exact in any order)
+            var totals = Vector256.Create(Transpose4(sums[0], sums[1], sums[2], sums[3]), Transpose4(sums[4], sums[5], sums[6], sums[7]));
+            var minTotals = Vector256.Create(Transpose4(mins[0], mins[1], mins[2], mins[3]), Transpose4(mins[4], mins[5], mins[6], mins[7]));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(totals), Avx.LoadVector256(dd), acc);
+            accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(minTotals), Avx.LoadVector256(ddMin), accMin);
+        }
+        Avx.Subtract(acc, accMin).Store(dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> ChunkProducts(Vector512<ushort> bits, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte shift,
+        Vector512<sbyte> a8, Vector512<short> sc, Vector512<short> index, Vector512<byte> mask2) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(bits, shift).AsByte() & mask2, a8),
+            Avx512BW.PermuteVar32x16(sc, index));
+
+    /// <summary>Lanes 0..3 = Σ of the 8 lanes of v0..v3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Transpose4(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
+    {
+        var q = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v0, v1), Avx2.HorizontalAdd(v2, v3));
+        return Sse2.Add(q.GetLower(), q.GetUpper());
+    }
+
+    // vpermw indices of chunk j: 16-bit lanes 0-7 scale 2j, 8-15 scale 2j+1, 16-23 scale 8+2j, 24-31 scale 9+2j. Literal
+    // constants: static readonly fields are not constants in an AggressiveOptimization method, and a vector built from
+    // Vector128 halves is re-assembled every time.
+    private static Vector512<short> ScaleIndices0
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9);
+    }
+
+    private static Vector512<short> ScaleIndices1
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11);
+    }
+
+    private static Vector512<short> ScaleIndices2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13);
+    }
+
+    private static Vector512<short> ScaleIndices3
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((short)6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15);
+    }
+}
