@@ -48,6 +48,29 @@ public static unsafe class QuantCodecs
         return codec.VecDot(weightRow, activationRow, n);
     }
 
+    /// <summary>
+    /// Mat-vec: y[r] = Σ_k W[r, k]·a[k] for the y.Length rows of <paramref name="weights"/> (rows of n elements, packed
+    /// back to back) and one activation row in the type's <see cref="VecDotType"/>; each y[r] has the bits of
+    /// <see cref="VecDot"/> on that row. Lengths are checked against the type.
+    /// </summary>
+    public static void MatVec(GgmlType weightType, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activationRow, int n, Span<float> y)
+    {
+        var codec = GetCodec(weightType);
+        var info = GgmlTypes.Get(weightType);
+        var actType = codec.VecDotType;
+        if (n <= 0 || n % info.BlockSize != 0 || n % GgmlTypes.Get(actType).BlockSize != 0)
+            throw new ArgumentException($"{weightType}: row length {n} is not a multiple of the block size", nameof(n));
+        long rowBytes = info.RowBytes(n);
+        if (weights.Length != rowBytes * y.Length)
+            throw new ArgumentException($"{weightType}: {y.Length} rows of {n} need {rowBytes * y.Length} bytes, got {weights.Length}", nameof(weights));
+        CheckLengths(actType, activationRow.Length, n);
+        if (y.Length == 0) return;
+        fixed (byte* w = weights)
+        fixed (byte* a = activationRow)
+        fixed (float* py = y)
+            codec.VecDotRows(w, rowBytes, a, n, py, y.Length);
+    }
+
     /// <summary>Throws unless <paramref name="bytes"/> holds exactly <paramref name="elements"/> elements of <paramref name="type"/>.</summary>
     public static void CheckLengths(GgmlType type, long bytes, long elements)
     {

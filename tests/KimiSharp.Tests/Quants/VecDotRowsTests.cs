@@ -114,4 +114,35 @@ public unsafe class VecDotRowsTests
             }
         }
     }
+
+    /// <summary>The checked span entry point: same bits as VecDot per row; wrong lengths throw naming the type.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.IQ2_XXS)]
+    public void MatVec_checks_lengths_and_equals_vec_dot(GgmlType t)
+    {
+        var codec = QuantCodecs.GetCodec(t);
+        const int rows = 5, cols = 512;
+        long rowBytes = GgmlTypes.Get(t).RowBytes(cols);
+        var w = new byte[rowBytes * rows];
+        RandomBlocks.Fill(t, w, new Random(9), 0.05f);
+        var act = new byte[GgmlTypes.Get(codec.VecDotType).RowBytes(cols)];
+        ActivationQuantizer.Quantize(codec.VecDotType, TestData.Floats(cols, 10), act);
+        var y = new float[rows];
+        QuantCodecs.MatVec(t, w, act, cols, y);
+        fixed (byte* pw = w)
+        fixed (byte* pa = act)
+            for (int r = 0; r < rows; r++)
+                Assert.Equal(BitConverter.SingleToUInt32Bits(codec.VecDot(pw + r * rowBytes, pa, cols)), BitConverter.SingleToUInt32Bits(y[r]));
+
+        var e1 = Assert.Throws<ArgumentException>(() => QuantCodecs.MatVec(t, w.AsSpan(1), act, cols, y));
+        Assert.Contains(t.ToString(), e1.Message);
+        var e2 = Assert.Throws<ArgumentException>(() => QuantCodecs.MatVec(t, w, act.AsSpan(1), cols, y));
+        Assert.Contains(codec.VecDotType.ToString(), e2.Message);
+        var e3 = Assert.Throws<ArgumentException>(() => QuantCodecs.MatVec(t, w, act, cols + 1, y));
+        Assert.Contains(t.ToString(), e3.Message);
+        Assert.Throws<ArgumentException>(() => QuantCodecs.MatVec(t, w, act, cols, new float[rows + 1]));
+        Assert.Throws<NotSupportedException>(() => QuantCodecs.MatVec((GgmlType)63, w, act, cols, y));
+    }
 }
