@@ -20,7 +20,13 @@ internal static unsafe class DramProbe
         int rows = (int)(MegaBytes * 1_000_000 / rowBytes) / 1024 * 1024;
         using var w = new NativeBuffer(rows * rowBytes);
         for (int r = 0; r < rows; r += 1024)
-            BlockData.Random(type, 1024 * cols, r, 0.05f).CopyTo(new Span<byte>(w.Pointer + r * rowBytes, (int)(1024 * rowBytes)));
+        {
+            var chunk = new Span<byte>(w.Pointer + r * rowBytes, (int)(1024 * rowBytes));
+            if (IQuants.IQuantMatVecBench.Types.Contains(type))
+                RandomBlocks.Fill(type, chunk, new Random(r), 0.05f); // valid i-quant blocks (finite scales)
+            else
+                BlockData.Random(type, 1024 * cols, r, 0.05f).CopyTo(chunk);
+        }
         var codec = QuantCodecs.GetCodec(type);
         var x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float)Math.Sin(i);

@@ -26,6 +26,10 @@ public abstract unsafe class MatVecBenchBase : IDisposable
 
     public long WeightBytes => rows * rowBytes;
 
+    /// <summary>The benchmark for a type: valid random i-quant blocks (7168 columns) or the float/legacy/k-quant one.</summary>
+    public static MatVecBenchBase For(GgmlType type) =>
+        IQuants.IQuantMatVecBench.Types.Contains(type) ? new IQuants.IQuantMatVecBench { Type = type } : new MatVecBench { Type = type };
+
     /// <summary>Random weight blocks of <see cref="Type"/> for <paramref name="elements"/> elements.</summary>
     protected abstract void FillWeights(Span<byte> destination, int elements);
 

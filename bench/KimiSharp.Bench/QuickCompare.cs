@@ -39,7 +39,7 @@ internal static class QuickCompare
         var types = typeNames.Length > 0 ? typeNames.Select(Enum.Parse<GgmlType>) : MatVecBench.Types;
         foreach (var t in types)
         {
-            var b = new MatVecBench { Type = t };
+            var b = MatVecBenchBase.For(t);
             b.Setup();
             // alternate the two kernels and keep each one's best run: on a shared machine this is the least noisy figure
             double bestOurs = double.MaxValue, bestGgml = double.MaxValue;
@@ -66,7 +66,7 @@ internal static unsafe class KernelCompare
     {
         foreach (var t in typeNames.Select(Enum.Parse<GgmlType>))
         {
-            var b = new MatVecBench { Type = t };
+            var b = MatVecBenchBase.For(t);
             b.Setup();
             var codec = QuantCodecs.GetCodec(t);
             var kernels = new List<(string Name, Func<float> Run)> { ("ggml", b.Ggml) };
