@@ -1,0 +1,189 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace KimiSharp.Quants;
+
+/// <summary>
+/// F16 mat-vec on AVX-512: four weight rows per pass against one activation row, each row summed exactly as
+/// <see cref="HalfDot.Avx512"/> (= ggml_vec_dot_f16): the same 64 lane sums in the same even/odd layout, the same
+/// combination, reduction and double leftovers, so every output is bit-identical.
+/// <para>The widening is split so that the activation's share is paid once per call. vpmaddwd by 2^13 puts a half's
+/// sign-extended bits at 28–13; clearing bits 30–28 leaves sign, 5-bit exponent and mantissa where a float has them,
+/// i.e. the float h·2^−112, exact for <i>every</i> finite half (zeros and subnormals become float zeros and
+/// subnormals). Weights are widened this way per row (2 ops per 16 lanes); the activation row once per call to
+/// (the same)·2^224 = a·2^112, so each product w·2^−112 · a·2^112 is exactly w·a, as vcvtph2ps gives it. Only halves
+/// with exponent 31 (Inf, NaN) come out wrong: an activation row holding one goes row by row through
+/// <see cref="HalfDot.Avx512"/>, and each pass tracks its weights' largest halves and redoes a group holding one.</para>
+/// </summary>
+internal static unsafe class FloatRowsHalf
+{
+    /// <summary>Rows per pass.</summary>
+    public const int Rows = 4;
+
+    private const int Step = HalfDot.Step;
+
+    /// <summary>Bits 30–28 cleared: with the sign-extended vpmaddwd output, the float h·2^−112.</summary>
+    private const uint KeepSignExponentMantissa = 0x8FFFFFFFu;
+
+    /// <summary>2^112, the float bits.</summary>
+    private const uint TwoTo112 = (127u + 112u) << 23;
+
+    /// <summary>Activations widened once per calling thread: four 16-float vectors per 64-element step.</summary>
+    [ThreadStatic]
+    private static float[]? widened;
+
+    /// <summary>dst[r] = <see cref="HalfDot.Avx512"/>(row r, a, n) for r &lt; rows (needs AVX-512BW).</summary>
+    public static void Dot(ushort* w, long rowBytes, ushort* a, int n, float* dst, int rows)
+    {
+        int np = n & ~(Step - 1);
+        if (np == 0 || rows < 2)
+        {
+            OneByOne(w, rowBytes, a, n, dst, 0, rows);
+            return;
+        }
+        if (widened == null || widened.Length < np)
+            widened = GC.AllocateUninitializedArray<float>(Math.Max(np, 4096), pinned: true);
+        fixed (float* af = widened)
+        {
+            if (!WidenActivations(a, np, af))
+            {
+                OneByOne(w, rowBytes, a, n, dst, 0, rows);
+                return;
+            }
+            var sums = stackalloc float[Rows];
+            for (int r = 0; r < rows; r += Rows)
+            {
+                int count = Math.Min(Rows, rows - r);
+                // a short last group repeats its last row (results not stored)
+                ushort* w0 = (ushort*)((byte*)w + r * rowBytes);
+                ushort* w1 = count > 1 ? (ushort*)((byte*)w0 + rowBytes) : w0;
+                ushort* w2 = count > 2 ? (ushort*)((byte*)w1 + rowBytes) : w1;
+                ushort* w3 = count > 3 ? (ushort*)((byte*)w2 + rowBytes) : w2;
+                if (!Four(w0, w1, w2, w3, af, np, sums))
+                {
+                    OneByOne(w, rowBytes, a, n, dst, r, r + count); // a weight is Inf or NaN
+                    continue;
+                }
+                for (int k = 0; k < count; k++)
+                    dst[r + k] = HalfDot.AddLeftovers(sums[k], (ushort*)((byte*)w0 + k * rowBytes), a, np, n);
+            }
+        }
+    }
+
+    private static void OneByOne(ushort* w, long rowBytes, ushort* a, int n, float* dst, int from, int to)
+    {
+        for (int r = from; r < to; r++)
+            dst[r] = HalfDot.Avx512((ushort*)((byte*)w + r * rowBytes), a, n);
+    }
+
+    /// <summary>af = a·2^112 in the even/odd layout, per step [even 0–31, odd 0–31, even 32–63, odd 32–63]; false if a half is Inf or NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool WidenActivations(ushort* a, int np, float* af)
+    {
+        var pickLow = HalfWidening.PickLow;
+        var pickHigh = HalfWidening.PickHigh;
+        var keep = Vector512.Create(KeepSignExponentMantissa);
+        var scale = Vector512.Create(TwoTo112).AsSingle();
+        Vector512<short> maxSigned = Vector512.Create(short.MinValue);
+        Vector512<ushort> maxUnsigned = Vector512<ushort>.Zero;
+        for (int i = 0; i < np; i += 32, af += 32)
+        {
+            var y = Vector512.Load((uint*)(a + i));
+            maxSigned = Vector512.Max(maxSigned, y.AsInt16());
+            maxUnsigned = Vector512.Max(maxUnsigned, y.AsUInt16());
+            (Widen(y, pickLow, keep) * scale * scale).Store(af);
+            (Widen(y, pickHigh, keep) * scale * scale).Store(af + 16);
+        }
+        return !HasExponent31(maxSigned, maxUnsigned);
+    }
+
+    /// <summary>The halves <paramref name="pick"/> selects as floats h·2^−112 (exact unless h is Inf or NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Widen(Vector512<uint> pairs, Vector512<short> pick, Vector512<uint> keep) =>
+        (Avx512BW.MultiplyAddAdjacent(pairs.AsInt16(), pick).AsUInt32() & keep).AsSingle();
+
+    /// <summary>
+    /// Whether any half seen has exponent 31, from the running signed and unsigned word maxima: a positive one is a
+    /// signed word ≥ 0x7C00, a negative one an unsigned word ≥ 0xFC00.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool HasExponent31(Vector512<short> maxSigned, Vector512<ushort> maxUnsigned) =>
+        Vector512.GreaterThanOrEqualAny(maxSigned, Vector512.Create((short)0x7C00)) ||
+        Vector512.GreaterThanOrEqualAny(maxUnsigned, Vector512.Create((ushort)0xFC00));
+
+    /// <summary>
+    /// The 64-wide part of four rows' dots (reduced, before leftovers) into sums; false if a weight half is Inf or NaN.
+    /// Written out per row: 16 accumulators, the step's four activation vectors and the constants fit the 32 registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Four(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* af, int np, float* sums)
+    {
+        var pickLow = HalfWidening.PickLow;
+        var pickHigh = HalfWidening.PickHigh;
+        var keep = Vector512.Create(KeepSignExponentMantissa);
+        Vector512<float> e00 = default, o00 = default, e01 = default, o01 = default;
+        Vector512<float> e10 = default, o10 = default, e11 = default, o11 = default;
+        Vector512<float> e20 = default, o20 = default, e21 = default, o21 = default;
+        Vector512<float> e30 = default, o30 = default, e31 = default, o31 = default;
+        Vector512<short> maxSigned = Vector512.Create(short.MinValue);
+        Vector512<ushort> maxUnsigned = Vector512<ushort>.Zero;
+        for (int i = 0; i < np; i += Step, af += Step)
+        {
+            var aE0 = Vector512.Load(af);
+            var aO0 = Vector512.Load(af + 16);
+            var aE1 = Vector512.Load(af + 32);
+            var aO1 = Vector512.Load(af + 48);
+
+            var x0 = Vector512.Load((uint*)(w0 + i));
+            var x1 = Vector512.Load((uint*)(w0 + i + 32));
+            e00 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e00);
+            o00 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o00);
+            e01 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e01);
+            o01 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o01);
+            var m = Vector512.Max(x0.AsInt16(), x1.AsInt16());
+            var mu = Vector512.Max(x0.AsUInt16(), x1.AsUInt16());
+
+            x0 = Vector512.Load((uint*)(w1 + i));
+            x1 = Vector512.Load((uint*)(w1 + i + 32));
+            e10 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e10);
+            o10 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o10);
+            e11 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e11);
+            o11 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o11);
+            m = Vector512.Max(m, Vector512.Max(x0.AsInt16(), x1.AsInt16()));
+            mu = Vector512.Max(mu, Vector512.Max(x0.AsUInt16(), x1.AsUInt16()));
+
+            x0 = Vector512.Load((uint*)(w2 + i));
+            x1 = Vector512.Load((uint*)(w2 + i + 32));
+            e20 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e20);
+            o20 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o20);
+            e21 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e21);
+            o21 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o21);
+            m = Vector512.Max(m, Vector512.Max(x0.AsInt16(), x1.AsInt16()));
+            mu = Vector512.Max(mu, Vector512.Max(x0.AsUInt16(), x1.AsUInt16()));
+
+            x0 = Vector512.Load((uint*)(w3 + i));
+            x1 = Vector512.Load((uint*)(w3 + i + 32));
+            e30 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e30);
+            o30 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o30);
+            e31 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e31);
+            o31 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o31);
+            maxSigned = Vector512.Max(maxSigned, Vector512.Max(m, Vector512.Max(x0.AsInt16(), x1.AsInt16())));
+            maxUnsigned = Vector512.Max(maxUnsigned, Vector512.Max(mu, Vector512.Max(x0.AsUInt16(), x1.AsUInt16())));
+        }
+        sums[0] = Reduce(e00, o00, e01, o01);
+        sums[1] = Reduce(e10, o10, e11, o11);
+        sums[2] = Reduce(e20, o20, e21, o21);
+        sums[3] = Reduce(e30, o30, e31, o31);
+        return !HasExponent31(maxSigned, maxUnsigned);
+    }
+
+    /// <summary><see cref="HalfDot.Avx512"/>'s combination: (acc0 + acc2) + (acc1 + acc3) in even/odd lanes, then the halving reduction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Reduce(Vector512<float> even0, Vector512<float> odd0, Vector512<float> even1, Vector512<float> odd1)
+    {
+        var even = even0 + even1;
+        var odd = odd0 + odd1;
+        return EvenOddReduction.Reduce(even.GetLower() + even.GetUpper(), odd.GetLower() + odd.GetUpper());
+    }
+}
