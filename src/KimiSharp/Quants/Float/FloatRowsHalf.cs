@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace KimiSharp.Quants;
 
 /// <summary>
-/// F16 mat-vec on AVX-512: four weight rows per pass against one activation row, each row summed exactly as
+/// F16 mat-vec on AVX-512: two weight rows per pass against one activation row, each row summed exactly as
 /// <see cref="HalfDot.Avx512"/> (= ggml_vec_dot_f16): the same 64 lane sums in the same even/odd layout, the same
 /// combination, reduction and double leftovers, so every output is bit-identical.
 /// <para>The widening is split so that the activation's share is paid once per call. vpmaddwd by 2^13 puts a half's
@@ -19,7 +19,7 @@ namespace KimiSharp.Quants;
 internal static unsafe class FloatRowsHalf
 {
     /// <summary>Rows per pass.</summary>
-    public const int Rows = 4;
+    public const int Rows = 2;
 
     private const int Step = HalfDot.Step;
 
@@ -29,7 +29,7 @@ internal static unsafe class FloatRowsHalf
     /// <summary>2^112, the float bits.</summary>
     private const uint TwoTo112 = (127u + 112u) << 23;
 
-    /// <summary>Activations widened once per calling thread: four 16-float vectors per 64-element step.</summary>
+    /// <summary>Activations widened once per call (a buffer per thread): four 16-float vectors per 64-element step.</summary>
     [ThreadStatic]
     private static float[]? widened;
 
@@ -52,22 +52,20 @@ internal static unsafe class FloatRowsHalf
                 return;
             }
             var sums = stackalloc float[Rows];
-            for (int r = 0; r < rows; r += Rows)
+            int r = 0;
+            for (; r + Rows <= rows; r += Rows)
             {
-                int count = Math.Min(Rows, rows - r);
-                // a short last group repeats its last row (results not stored)
                 ushort* w0 = (ushort*)((byte*)w + r * rowBytes);
-                ushort* w1 = count > 1 ? (ushort*)((byte*)w0 + rowBytes) : w0;
-                ushort* w2 = count > 2 ? (ushort*)((byte*)w1 + rowBytes) : w1;
-                ushort* w3 = count > 3 ? (ushort*)((byte*)w2 + rowBytes) : w2;
-                if (!Four(w0, w1, w2, w3, af, np, sums))
+                ushort* w1 = (ushort*)((byte*)w0 + rowBytes);
+                if (!Two(w0, w1, af, np, sums))
                 {
-                    OneByOne(w, rowBytes, a, n, dst, r, r + count); // a weight is Inf or NaN
+                    OneByOne(w, rowBytes, a, n, dst, r, r + Rows); // a weight is Inf or NaN
                     continue;
                 }
-                for (int k = 0; k < count; k++)
-                    dst[r + k] = HalfDot.AddLeftovers(sums[k], (ushort*)((byte*)w0 + k * rowBytes), a, np, n);
+                dst[r] = HalfDot.AddLeftovers(sums[0], w0, a, np, n);
+                dst[r + 1] = HalfDot.AddLeftovers(sums[1], w1, a, np, n);
             }
+            OneByOne(w, rowBytes, a, n, dst, r, rows);
         }
     }
 
@@ -113,19 +111,17 @@ internal static unsafe class FloatRowsHalf
         Vector512.GreaterThanOrEqualAny(maxUnsigned, Vector512.Create((ushort)0xFC00));
 
     /// <summary>
-    /// The 64-wide part of four rows' dots (reduced, before leftovers) into sums; false if a weight half is Inf or NaN.
-    /// Written out per row: 16 accumulators, the step's four activation vectors and the constants fit the 32 registers.
+    /// The 64-wide part of two rows' dots (reduced, before leftovers) into sums; false if a weight half is Inf or NaN.
+    /// (Four rows per pass, 16 accumulators, measured no faster: the pass is bound by reading the weights.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool Four(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* af, int np, float* sums)
+    private static bool Two(ushort* w0, ushort* w1, float* af, int np, float* sums)
     {
         var pickLow = HalfWidening.PickLow;
         var pickHigh = HalfWidening.PickHigh;
         var keep = Vector512.Create(KeepSignExponentMantissa);
         Vector512<float> e00 = default, o00 = default, e01 = default, o01 = default;
         Vector512<float> e10 = default, o10 = default, e11 = default, o11 = default;
-        Vector512<float> e20 = default, o20 = default, e21 = default, o21 = default;
-        Vector512<float> e30 = default, o30 = default, e31 = default, o31 = default;
         Vector512<short> maxSigned = Vector512.Create(short.MinValue);
         Vector512<ushort> maxUnsigned = Vector512<ushort>.Zero;
         for (int i = 0; i < np; i += Step, af += Step)
@@ -141,8 +137,8 @@ internal static unsafe class FloatRowsHalf
             o00 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o00);
             e01 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e01);
             o01 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o01);
-            var m = Vector512.Max(x0.AsInt16(), x1.AsInt16());
-            var mu = Vector512.Max(x0.AsUInt16(), x1.AsUInt16());
+            var maxS = Vector512.Max(x0.AsInt16(), x1.AsInt16());
+            var maxU = Vector512.Max(x0.AsUInt16(), x1.AsUInt16());
 
             x0 = Vector512.Load((uint*)(w1 + i));
             x1 = Vector512.Load((uint*)(w1 + i + 32));
@@ -150,31 +146,11 @@ internal static unsafe class FloatRowsHalf
             o10 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o10);
             e11 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e11);
             o11 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o11);
-            m = Vector512.Max(m, Vector512.Max(x0.AsInt16(), x1.AsInt16()));
-            mu = Vector512.Max(mu, Vector512.Max(x0.AsUInt16(), x1.AsUInt16()));
-
-            x0 = Vector512.Load((uint*)(w2 + i));
-            x1 = Vector512.Load((uint*)(w2 + i + 32));
-            e20 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e20);
-            o20 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o20);
-            e21 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e21);
-            o21 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o21);
-            m = Vector512.Max(m, Vector512.Max(x0.AsInt16(), x1.AsInt16()));
-            mu = Vector512.Max(mu, Vector512.Max(x0.AsUInt16(), x1.AsUInt16()));
-
-            x0 = Vector512.Load((uint*)(w3 + i));
-            x1 = Vector512.Load((uint*)(w3 + i + 32));
-            e30 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e30);
-            o30 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o30);
-            e31 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e31);
-            o31 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o31);
-            maxSigned = Vector512.Max(maxSigned, Vector512.Max(m, Vector512.Max(x0.AsInt16(), x1.AsInt16())));
-            maxUnsigned = Vector512.Max(maxUnsigned, Vector512.Max(mu, Vector512.Max(x0.AsUInt16(), x1.AsUInt16())));
+            maxSigned = Vector512.Max(maxSigned, Vector512.Max(maxS, Vector512.Max(x0.AsInt16(), x1.AsInt16())));
+            maxUnsigned = Vector512.Max(maxUnsigned, Vector512.Max(maxU, Vector512.Max(x0.AsUInt16(), x1.AsUInt16())));
         }
         sums[0] = Reduce(e00, o00, e01, o01);
         sums[1] = Reduce(e10, o10, e11, o11);
-        sums[2] = Reduce(e20, o20, e21, o21);
-        sums[3] = Reduce(e30, o30, e31, o31);
         return !HasExponent31(maxSigned, maxUnsigned);
     }
 
