@@ -80,6 +80,24 @@ public unsafe class FloatRowsTests
             }
     }
 
+    [Theory]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.BF16)]
+    [InlineData(GgmlType.F32)]
+    public void Many_long_rows_equal_vec_dot_and_ggml(GgmlType t)
+    {
+        // several row blocks, rows of two and three activation chunks, an odd last row; then one Inf weight deep inside
+        const int rows = 35;
+        foreach (int n in new[] { 7168 + 5, 64 * 130 + 3 })
+        {
+            var w = Elements(t, rows * n, n, special: 0.01, infNaN: false);
+            var a = Elements(t, n, n + 1, special: 0.01, infNaN: false);
+            Check(t, w, a, n, rows, 2 * ElementBytes(t));
+            Set(t, w, 20 * n + 5000, InfOrNaN(t, 0));
+            Check(t, w, a, n, rows, 0);
+        }
+    }
+
     /// <summary>Runs VecDotRows on strided rows; each output must equal VecDot and ggml's vec_dot bit for bit.</summary>
     private static void Check(GgmlType t, byte[] packed, byte[] act, int n, int rows, int strideExtra)
     {
