@@ -31,8 +31,8 @@ internal static unsafe class FloatRowsHalf
 
     /// <summary>
     /// Rows up to this long go whole (16 KiB of widened activations, which stay in cache while a block uses them); longer
-    /// ones in equal chunks no longer than this. (7168-wide rows whole: 0.8x ggml's vec_dot, below the one-row kernel;
-    /// in chunks of 3584: 0.9–0.96x; of 2048, 1024 or 512, or with blocks of 4 or 8 rows, less.)
+    /// ones in equal chunks no longer than this. (7168-wide rows whole: 0.8–0.88x ggml's vec_dot; in chunks of 3584:
+    /// 0.97–1.09x; chunks of 2048, 1024 or 512, or blocks of 4 or 8 rows, measured slower.)
     /// </summary>
     private const int MaxChunkElements = 4096;
 
@@ -69,34 +69,11 @@ internal static unsafe class FloatRowsHalf
             }
             int chunks = (np + MaxChunkElements - 1) / MaxChunkElements;
             int chunk = (np / Step + chunks - 1) / chunks * Step; // equal chunks of whole steps
-            if (chunk == np)
-                WholeRows(w, rowBytes, a, n, np, af, dst, rows);
-            else
-                ChunkedRows(w, rowBytes, a, n, np, chunk, af, dst, rows);
+            ChunkedRows(w, rowBytes, a, n, np, chunk, af, dst, rows);
         }
     }
 
-    /// <summary>Rows two at a time, each pass over whole rows.</summary>
-    private static void WholeRows(ushort* w, long rowBytes, ushort* a, int n, int np, float* af, float* dst, int rows)
-    {
-        var sums = stackalloc float[Rows];
-        int r = 0;
-        for (; r + Rows <= rows; r += Rows)
-        {
-            ushort* w0 = (ushort*)((byte*)w + r * rowBytes);
-            ushort* w1 = (ushort*)((byte*)w0 + rowBytes);
-            if (!TwoWhole(w0, w1, af, np, sums))
-            {
-                OneByOne(w, rowBytes, a, n, dst, r, r + Rows); // a weight is Inf or NaN
-                continue;
-            }
-            dst[r] = HalfDot.AddLeftovers(sums[0], w0, a, np, n);
-            dst[r + 1] = HalfDot.AddLeftovers(sums[1], w1, a, np, n);
-        }
-        OneByOne(w, rowBytes, a, n, dst, r, rows);
-    }
-
-    /// <summary>Blocks of <see cref="BlockRows"/> rows; the block's pairs take turns over each chunk of the activations.</summary>
+    /// <summary>Blocks of <see cref="BlockRows"/> rows; the block's pairs take turns over each chunk of the activations (rows up to <see cref="MaxChunkElements"/> are one chunk).</summary>
     private static void ChunkedRows(ushort* w, long rowBytes, ushort* a, int n, int np, int chunk, float* af, float* dst, int rows)
     {
         const int pairsPerBlock = BlockRows / Rows;
@@ -105,9 +82,6 @@ internal static unsafe class FloatRowsHalf
         while (rows - r >= Rows)
         {
             int pairs = Math.Min(pairsPerBlock, (rows - r) / Rows);
-            new Span<Vector512<float>>(state, StateVectors * pairs).Clear();
-            for (int p = 0; p < pairs; p++)
-                state[p * StateVectors + 8] = Vector512.Create(short.MinValue).AsSingle(); // signed maximum starts at −32768
             for (int c = 0; c < np; c += chunk)
                 for (int p = 0; p < pairs; p++)
                 {
@@ -172,9 +146,9 @@ internal static unsafe class FloatRowsHalf
         Vector512.GreaterThanOrEqualAny(maxUnsigned, Vector512.Create((ushort)0xFC00));
 
     /// <summary>
-    /// Steps [from, to) of two rows' dots, resuming from and parking to st (8 accumulators, the two word maxima).
-    /// The loop is <see cref="TwoWhole"/>'s; that one is kept separate because, with its accumulators starting in
-    /// registers, it measured ~15% faster on whole 4096-wide rows (same instructions in the loop; layout, presumably).
+    /// Steps [from, to) of two rows' dots, parked in st (8 accumulators, the two word maxima) and resumed from there
+    /// unless from is 0. (The first chunk starts in registers: loading state just cleared with narrower stores stalls
+    /// on store forwarding, which cost 10–15%. Four rows per pass, 16 accumulators, measured no faster.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Two(ushort* w0, ushort* w1, float* af, int from, int to, Vector512<float>* st)
@@ -182,10 +156,18 @@ internal static unsafe class FloatRowsHalf
         var pickLow = HalfWidening.PickLow;
         var pickHigh = HalfWidening.PickHigh;
         var keep = Vector512.Create(KeepSignExponentMantissa);
-        Vector512<float> e00 = st[0], o00 = st[1], e01 = st[2], o01 = st[3];
-        Vector512<float> e10 = st[4], o10 = st[5], e11 = st[6], o11 = st[7];
-        Vector512<short> maxSigned = st[8].AsInt16();
-        Vector512<ushort> maxUnsigned = st[9].AsUInt16();
+        Vector512<float> e00 = default, o00 = default, e01 = default, o01 = default;
+        Vector512<float> e10 = default, o10 = default, e11 = default, o11 = default;
+        Vector512<short> maxSigned = Vector512.Create(short.MinValue);
+        Vector512<ushort> maxUnsigned = default;
+        if (from > 0)
+        {
+            // resume (state written at the end of the previous chunk, long since)
+            e00 = st[0]; o00 = st[1]; e01 = st[2]; o01 = st[3];
+            e10 = st[4]; o10 = st[5]; e11 = st[6]; o11 = st[7];
+            maxSigned = st[8].AsInt16();
+            maxUnsigned = st[9].AsUInt16();
+        }
         af += from;
         for (int i = from; i < to; i += Step, af += Step)
         {
@@ -215,50 +197,6 @@ internal static unsafe class FloatRowsHalf
         st[0] = e00; st[1] = o00; st[2] = e01; st[3] = o01;
         st[4] = e10; st[5] = o10; st[6] = e11; st[7] = o11;
         st[8] = maxSigned.AsSingle(); st[9] = maxUnsigned.AsSingle();
-    }
-
-    /// <summary>
-    /// The 64-wide part of two rows' dots (reduced, before leftovers) into sums; false if a weight half is Inf or NaN.
-    /// (Four rows per pass, 16 accumulators, measured no faster.)
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TwoWhole(ushort* w0, ushort* w1, float* af, int np, float* sums)
-    {
-        var pickLow = HalfWidening.PickLow;
-        var pickHigh = HalfWidening.PickHigh;
-        var keep = Vector512.Create(KeepSignExponentMantissa);
-        Vector512<float> e00 = default, o00 = default, e01 = default, o01 = default;
-        Vector512<float> e10 = default, o10 = default, e11 = default, o11 = default;
-        Vector512<short> maxSigned = Vector512.Create(short.MinValue);
-        Vector512<ushort> maxUnsigned = Vector512<ushort>.Zero;
-        for (int i = 0; i < np; i += Step, af += Step)
-        {
-            var aE0 = Vector512.Load(af);
-            var aO0 = Vector512.Load(af + 16);
-            var aE1 = Vector512.Load(af + 32);
-            var aO1 = Vector512.Load(af + 48);
-
-            var x0 = Vector512.Load((uint*)(w0 + i));
-            var x1 = Vector512.Load((uint*)(w0 + i + 32));
-            e00 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e00);
-            o00 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o00);
-            e01 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e01);
-            o01 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o01);
-            var maxS = Vector512.Max(x0.AsInt16(), x1.AsInt16());
-            var maxU = Vector512.Max(x0.AsUInt16(), x1.AsUInt16());
-
-            x0 = Vector512.Load((uint*)(w1 + i));
-            x1 = Vector512.Load((uint*)(w1 + i + 32));
-            e10 = Avx512F.FusedMultiplyAdd(Widen(x0, pickLow, keep), aE0, e10);
-            o10 = Avx512F.FusedMultiplyAdd(Widen(x0, pickHigh, keep), aO0, o10);
-            e11 = Avx512F.FusedMultiplyAdd(Widen(x1, pickLow, keep), aE1, e11);
-            o11 = Avx512F.FusedMultiplyAdd(Widen(x1, pickHigh, keep), aO1, o11);
-            maxSigned = Vector512.Max(maxSigned, Vector512.Max(maxS, Vector512.Max(x0.AsInt16(), x1.AsInt16())));
-            maxUnsigned = Vector512.Max(maxUnsigned, Vector512.Max(maxU, Vector512.Max(x0.AsUInt16(), x1.AsUInt16())));
-        }
-        sums[0] = Reduce(e00, o00, e01, o01);
-        sums[1] = Reduce(e10, o10, e11, o11);
-        return !HasExponent31(maxSigned, maxUnsigned);
     }
 
     /// <summary><see cref="HalfDot.Avx512"/>'s combination: (acc0 + acc2) + (acc1 + acc3) in even/odd lanes, then the halving reduction.</summary>
