@@ -15,9 +15,9 @@ namespace KimiSharp.Quants;
 /// (the same)·2^224 = a·2^112, so each product w·2^−112 · a·2^112 is exactly w·a, as vcvtph2ps gives it. Only halves
 /// with exponent 31 (Inf, NaN) come out wrong: an activation row holding one goes row by row through
 /// <see cref="HalfDot.Avx512"/>, and each pass tracks its weights' largest halves and redoes a pair holding one.</para>
-/// <para>Rows longer than <see cref="MaxChunkElements"/> go in blocks of <see cref="BlockRows"/>: the block's pairs take
-/// turns over one chunk of the widened activations (each pair's accumulators parked in memory between chunks), so the
-/// chunk stays in cache. Each row still runs through its steps in order, so the chunking changes no sum.</para>
+/// <para>Rows go in blocks of <see cref="BlockRows"/>; rows longer than <see cref="MaxChunkElements"/> in chunks: the
+/// block's pairs take turns over one chunk of the widened activations (each pair's accumulators parked in memory between
+/// chunks), so the chunk stays in cache. Each row still runs through its steps in order, so chunking changes no sum.</para>
 /// </summary>
 internal static unsafe class FloatRowsHalf
 {
