@@ -85,7 +85,7 @@ internal static unsafe class BFloat16Dot
 
     /// <summary>sumf = 0.0 + c1 + c2 in double, then each leftover float product added in double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Finish(float c1, float c2, ushort* x, ushort* y, int from, int n)
+    internal static float Finish(float c1, float c2, ushort* x, ushort* y, int from, int n)
     {
         double sum = 0.0;
         sum += c1;

@@ -111,7 +111,7 @@ internal static unsafe partial class HalfDot
 
     /// <summary>ggml's leftover loop: the reduced sum widened to double, then each float product added in double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float AddLeftovers(float reduced, ushort* x, ushort* y, int from, int n)
+    internal static float AddLeftovers(float reduced, ushort* x, ushort* y, int from, int n)
     {
         if (from == n)
             return reduced;
