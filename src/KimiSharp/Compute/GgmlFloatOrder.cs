@@ -93,7 +93,8 @@ public static unsafe class GgmlFloatOrder
         return ReduceLanes(r.GetLower(), r.GetUpper());
     }
 
-    private static float DotLeftovers(float* x, float* y, int np, int n, float sum)
+    /// <summary>sum + the products of elements np..n−1 in ggml_vec_dot_f32's leftover order (also used by the multi-row kernel).</summary>
+    internal static float DotLeftovers(float* x, float* y, int np, int n, float sum)
     {
         // Leftovers, as the compiler vectorised ggml's scalar loop: whole groups of 16, then one of 8, as rounded
         // products added in order; the last 0–7 as scalar FMAs. (RyuJIT never contracts x*y+s into an FMA itself.)

@@ -36,14 +36,16 @@ public unsafe class RepackedDot2Tests
     }
 
     [Theory]
-    [InlineData(256)]
-    [InlineData(7168)]
-    public void Q4K_gemv_over_8_rows_equals_8_single_row_gemvs(int n)
+    [InlineData(GgmlType.Q4_K, 256)]
+    [InlineData(GgmlType.Q4_K, 7168)]
+    [InlineData(GgmlType.Q2_K, 256)]
+    [InlineData(GgmlType.Q2_K, 7168)]
+    public void Gemv_over_8_rows_equals_8_single_row_gemvs(GgmlType type, int n)
     {
-        long rowBytes = GgmlTypes.Get(GgmlType.Q4_K).RowBytes(n);
+        long rowBytes = GgmlTypes.Get(type).RowBytes(n);
         for (int seed = 0; seed < 6; seed++)
         {
-            var w = BlockData.Random(GgmlType.Q4_K, 8 * n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
+            var w = BlockData.Random(type, 8 * n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
             var a = new byte[GgmlTypes.Get(GgmlType.Q8_K).RowBytes(n)];
             ActivationQuantizer.Quantize(GgmlType.Q8_K, TestData.Floats(n, seed + 300, seed % 3 == 0 ? 30f : 1f), a);
             var y = new float[8];
@@ -51,32 +53,15 @@ public unsafe class RepackedDot2Tests
             fixed (byte* pa = a)
             fixed (float* py = y)
             {
-                Q4KRepackedOrder.Gemv8Rows(pw, rowBytes, pa, n, py);
+                if (type == GgmlType.Q4_K)
+                    Q4KRepackedOrder.Gemv8Rows(pw, rowBytes, pa, n, py);
+                else
+                    Q2KRepackedOrder.Gemv8Rows(pw, rowBytes, pa, n, py);
                 for (int r = 0; r < 8; r++)
-                    Assert.Equal(BitConverter.SingleToInt32Bits(Q4KRepackedOrder.Gemv(pw + r * rowBytes, pa, n)), BitConverter.SingleToInt32Bits(y[r]));
-            }
-        }
-    }
-
-    [Theory]
-    [InlineData(256)]
-    [InlineData(7168)]
-    public void Q2K_gemv_over_8_rows_equals_8_single_row_gemvs(int n)
-    {
-        long rowBytes = GgmlTypes.Get(GgmlType.Q2_K).RowBytes(n);
-        for (int seed = 0; seed < 6; seed++)
-        {
-            var w = BlockData.Random(GgmlType.Q2_K, 8 * n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
-            var a = new byte[GgmlTypes.Get(GgmlType.Q8_K).RowBytes(n)];
-            ActivationQuantizer.Quantize(GgmlType.Q8_K, TestData.Floats(n, seed + 400, seed % 3 == 0 ? 30f : 1f), a);
-            var y = new float[8];
-            fixed (byte* pw = w)
-            fixed (byte* pa = a)
-            fixed (float* py = y)
-            {
-                Q2KRepackedOrder.Gemv8Rows(pw, rowBytes, pa, n, py);
-                for (int r = 0; r < 8; r++)
-                    Assert.Equal(BitConverter.SingleToInt32Bits(Q2KRepackedOrder.Gemv(pw + r * rowBytes, pa, n)), BitConverter.SingleToInt32Bits(y[r]));
+                {
+                    float single = type == GgmlType.Q4_K ? Q4KRepackedOrder.Gemv(pw + r * rowBytes, pa, n) : Q2KRepackedOrder.Gemv(pw + r * rowBytes, pa, n);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[r]));
+                }
             }
         }
     }

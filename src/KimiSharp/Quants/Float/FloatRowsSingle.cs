@@ -38,7 +38,7 @@ internal static unsafe class FloatRowsSingle
                 float* w0 = (float*)((byte*)w + r * rowBytes);
                 Four(w0, rowBytes, a, np, sums);
                 for (int k = 0; k < Rows; k++)
-                    dst[r + k] = AddLeftovers(sums[k], (float*)((byte*)w0 + k * rowBytes), a, np, n);
+                    dst[r + k] = GgmlFloatOrder.DotLeftovers((float*)((byte*)w0 + k * rowBytes), a, np, n, sums[k]);
             }
         }
         for (; r < rows; r++)
@@ -85,27 +85,5 @@ internal static unsafe class FloatRowsSingle
         sums[1] = GgmlFloatOrder.ReduceLanes(q.GetLower(), q.GetUpper());
         sums[2] = GgmlFloatOrder.ReduceLanes(u.GetLower(), u.GetUpper());
         sums[3] = GgmlFloatOrder.ReduceLanes(v.GetLower(), v.GetUpper());
-    }
-
-    /// <summary>
-    /// ggml_vec_dot_f32's leftovers as its compiler vectorised the scalar loop (the same steps as
-    /// <see cref="GgmlFloatOrder.Dot"/>): whole groups of 16, then one of 8, as rounded products added in order in
-    /// float; the last 0–7 as scalar FMAs.
-    /// </summary>
-    private static float AddLeftovers(float sum, float* x, float* y, int from, int n)
-    {
-        int i = from;
-        for (; n - i >= 16; i += 16)
-            for (int k = 0; k < 16; k++)
-                sum += x[i + k] * y[i + k];
-        if (n - i >= 8)
-        {
-            for (int k = 0; k < 8; k++)
-                sum += x[i + k] * y[i + k];
-            i += 8;
-        }
-        for (; i < n; i++)
-            sum = MathF.FusedMultiplyAdd(x[i], y[i], sum);
-        return sum;
     }
 }

@@ -62,11 +62,8 @@ public static unsafe partial class Q2KRepackedOrder
                 dd[r] = f16[*(ushort*)(wb + 80)] * da;
                 ddMin[r] = f16[*(ushort*)(wb + 82)] * da;
             }
-            // lane r = row r's block total, s0 + s1 and m0 + m1 (integer sums are exact in any order)
-            var totals = Vector256.Create(Transpose4(sums[0], sums[1], sums[2], sums[3]), Transpose4(sums[4], sums[5], sums[6], sums[7]));
-            var minTotals = Vector256.Create(Transpose4(mins[0], mins[1], mins[2], mins[3]), Transpose4(mins[4], mins[5], mins[6], mins[7]));
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(totals), Avx.LoadVector256(dd), acc);
-            accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(minTotals), Avx.LoadVector256(ddMin), accMin);
+            acc = EightRowGemv.Accumulate(sums, dd, acc);
+            accMin = EightRowGemv.Accumulate(mins, ddMin, accMin);
         }
         Avx.Subtract(acc, accMin).Store(dst);
     }
@@ -76,14 +73,6 @@ public static unsafe partial class Q2KRepackedOrder
         Vector512<sbyte> a8, Vector512<short> sc, Vector512<short> index, Vector512<byte> mask2) =>
         Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(bits, shift).AsByte() & mask2, a8),
             Avx512BW.PermuteVar32x16(sc, index));
-
-    /// <summary>Lanes 0..3 = Σ of the 8 lanes of v0..v3.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Transpose4(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
-    {
-        var q = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v0, v1), Avx2.HorizontalAdd(v2, v3));
-        return Sse2.Add(q.GetLower(), q.GetUpper());
-    }
 
     // vpermw indices of chunk j: 16-bit lanes 0-7 scale 2j, 8-15 scale 2j+1, 16-23 scale 8+2j, 24-31 scale 9+2j. Literal
     // constants: static readonly fields are not constants in an AggressiveOptimization method, and a vector built from

@@ -237,27 +237,11 @@ public static unsafe class Q4KRepackedOrder
                 dd[r] = f16[*(ushort*)wb] * da;
                 ddMin[r] = f16[*(ushort*)(wb + 2)] * da;
             }
-            // Per-row totals in lanes 0..7 (integer sums are exact in any order).
-            var totals = Vector256.Create(Transpose4(sums[0], sums[1], sums[2], sums[3]), Transpose4(sums[4], sums[5], sums[6], sums[7]));
-            var minTotals = Vector256.Create(Transpose4(mins[0], mins[1], mins[2], mins[3]), Transpose4(mins[4], mins[5], mins[6], mins[7]));
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(totals), Avx.LoadVector256(dd), acc);
-            accMin = Fma.MultiplyAdd(Avx.ConvertToVector256Single(minTotals), Avx.LoadVector256(ddMin), accMin);
+            acc = EightRowGemv.Accumulate(sums, dd, acc);
+            accMin = EightRowGemv.Accumulate(mins, ddMin, accMin);
         }
         Avx.Subtract(acc, accMin).Store(dst);
     }
-
-    /// <summary>[Σ v0, Σ v1, Σ v2, Σ v3] of four 8-lane integer vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Transpose4(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
-    {
-        var q = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v0, v1), Avx2.HorizontalAdd(v2, v3)); // [Σlo v0..v3 | Σhi v0..v3]
-        return Sse2.Add(q.GetLower(), q.GetUpper());
-    }
-
-    /// <summary>[Σ v0, Σ v1, Σ v2, Σ v3] of four 4-lane integer vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Transpose4(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) =>
-        Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(v0, v1), Ssse3.HorizontalAdd(v2, v3));
 
     /// <summary>
     /// <see cref="Gemm"/> (<paramref name="gemm"/>) or <see cref="Gemv"/> for two activation rows at once, with the same
