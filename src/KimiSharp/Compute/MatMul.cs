@@ -196,7 +196,17 @@ public static unsafe class MatMul
         if (job->Order == SumOrder.Repacked && job->Type is GgmlType.Q4_K or GgmlType.Q2_K)
         {
             // gemv tokens: 8 rows per pass over the activation row, as ggml's gemv; gemm tokens go on below
-            for (int t = job->GemmTokens; t < tokens; t++)
+            int t = job->GemmTokens;
+            if (job->Type == GgmlType.Q4_K)
+                for (; t + 1 < tokens; t += 2) // two tokens share each weight block's decode
+                {
+                    int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
+                    int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
+                    for (int r = r0; r < r1; r += 8)
+                        Q4KRepackedOrder.Gemv8RowsTwoTokens(job->W + r * job->WRowBytes, job->WRowBytes, job->A + s0 * job->ARowBytes,
+                            job->A + s1 * job->ARowBytes, cols, job->Y + (long)t * rows + r, job->Y + (long)(t + 1) * rows + r);
+                }
+            for (; t < tokens; t++)
             {
                 int src = job->TokenIndex == null ? t : job->TokenIndex[t];
                 for (int r = r0; r < r1; r += 8)

@@ -194,6 +194,94 @@ public static unsafe class Q4KRepackedOrder
         Gemv8RowsAvx512(w, rowBytes, a, n, dst);
     }
 
+    /// <summary>
+    /// <see cref="Gemv8Rows"/> for two activation rows (two tokens of a prefill or an expert's batch): each weight block is
+    /// decoded once for both; every output has the bits of a single-token call.
+    /// </summary>
+    public static void Gemv8RowsTwoTokens(byte* w, long rowBytes, byte* a0, byte* a1, int n, float* dst0, float* dst1)
+    {
+        if (!Avx512BW.IsSupported)
+        {
+            Gemv8Rows(w, rowBytes, a0, n, dst0);
+            Gemv8Rows(w, rowBytes, a1, n, dst1);
+            return;
+        }
+        Gemv8RowsTwoTokensAvx512(w, rowBytes, a0, a1, n, dst0, dst1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gemv8RowsTwoTokensAvx512(byte* w, long rowBytes, byte* a0, byte* a1, int n, float* dst0, float* dst1)
+    {
+        var acc0 = Vector256<float>.Zero;
+        var accMin0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var accMin1 = Vector256<float>.Zero;
+        float* f16 = Fp16.TablePointer;
+        var sums0 = stackalloc Vector256<int>[8];
+        var mins0 = stackalloc Vector128<int>[8];
+        var sums1 = stackalloc Vector256<int>[8];
+        var mins1 = stackalloc Vector128<int>[8];
+        float* dd0 = stackalloc float[8];
+        float* ddMin0 = stackalloc float[8];
+        float* dd1 = stackalloc float[8];
+        float* ddMin1 = stackalloc float[8];
+        var lowMask = Vector512.Create((byte)0x0F);
+        for (int b = 0; b < n / 256; b++, a0 += ActivationBlockBytes, a1 += ActivationBlockBytes)
+        {
+            float da0 = *(float*)a0, da1 = *(float*)a1;
+            sbyte* p0 = (sbyte*)(a0 + 4), p1 = (sbyte*)(a1 + 4);
+            var x0 = Load2(p0, p0 + 64);
+            var x1 = Load2(p0 + 32, p0 + 96);
+            var x2 = Load2(p0 + 128, p0 + 192);
+            var x3 = Load2(p0 + 160, p0 + 224);
+            var y0 = Load2(p1, p1 + 64);
+            var y1 = Load2(p1 + 32, p1 + 96);
+            var y2 = Load2(p1 + 128, p1 + 192);
+            var y3 = Load2(p1 + 160, p1 + 224);
+            var bs0 = Avx.LoadVector256((short*)(a0 + 260));
+            var bs1 = Avx.LoadVector256((short*)(a1 + 260));
+            var bsPerSubBlock0 = Ssse3.HorizontalAdd(bs0.GetLower(), bs0.GetUpper());
+            var bsPerSubBlock1 = Ssse3.HorizontalAdd(bs1.GetLower(), bs1.GetUpper());
+            for (int r = 0; r < 8; r++)
+            {
+                byte* wb = w + r * rowBytes + (long)b * WeightBlockBytes;
+                Sse.Prefetch0(wb + 8 * rowBytes); // the next group's row, as in Gemv8RowsAvx512
+                Sse.Prefetch0(wb + 8 * rowBytes + 64);
+                Sse.Prefetch0(wb + 8 * rowBytes + 128);
+                var scalesMins = KScalePacking.UnpackScaleMin6Vector(wb + 4);
+                var sc = scalesMins.ToVector512Unsafe();
+                var sc02 = Avx512BW.PermuteVar32x16(sc, Scales02);
+                var sc13 = Avx512BW.PermuteVar32x16(sc, Scales13);
+                var sc46 = Avx512BW.PermuteVar32x16(sc, Scales46);
+                var sc57 = Avx512BW.PermuteVar32x16(sc, Scales57);
+                var bits0 = Avx512F.LoadVector512(wb + 16);
+                var bits1 = Avx512F.LoadVector512(wb + 80);
+                var lo0 = Avx512F.And(bits0, lowMask);
+                var hi0 = Avx512F.And(Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte(), lowMask);
+                var lo1 = Avx512F.And(bits1, lowMask);
+                var hi1 = Avx512F.And(Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte(), lowMask);
+                var s0 = Madd(lo0, x0, sc02) + Madd(hi0, x1, sc13) + Madd(lo1, x2, sc46) + Madd(hi1, x3, sc57);
+                var s1 = Madd(lo0, y0, sc02) + Madd(hi0, y1, sc13) + Madd(lo1, y2, sc46) + Madd(hi1, y3, sc57);
+                sums0[r] = Avx2.Add(s0.GetLower(), s0.GetUpper());
+                sums1[r] = Avx2.Add(s1.GetLower(), s1.GetUpper());
+                var m = scalesMins.GetUpper();
+                mins0[r] = Sse2.MultiplyAddAdjacent(bsPerSubBlock0, m);
+                mins1[r] = Sse2.MultiplyAddAdjacent(bsPerSubBlock1, m);
+                float dw = f16[*(ushort*)wb], dmw = f16[*(ushort*)(wb + 2)];
+                dd0[r] = dw * da0;
+                ddMin0[r] = dmw * da0;
+                dd1[r] = dw * da1;
+                ddMin1[r] = dmw * da1;
+            }
+            acc0 = EightRowGemv.Accumulate(sums0, dd0, acc0);
+            accMin0 = EightRowGemv.Accumulate(mins0, ddMin0, accMin0);
+            acc1 = EightRowGemv.Accumulate(sums1, dd1, acc1);
+            accMin1 = EightRowGemv.Accumulate(mins1, ddMin1, accMin1);
+        }
+        Avx.Subtract(acc0, accMin0).Store(dst0);
+        Avx.Subtract(acc1, accMin1).Store(dst1);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemv8RowsAvx512(byte* w, long rowBytes, byte* a, int n, float* dst)
     {
