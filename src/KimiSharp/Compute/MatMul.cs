@@ -197,15 +197,20 @@ public static unsafe class MatMul
         {
             // gemv tokens: 8 rows per pass over the activation row, as ggml's gemv; gemm tokens go on below
             int t = job->GemmTokens;
-            if (job->Type == GgmlType.Q4_K)
-                for (; t + 1 < tokens; t += 2) // two tokens share each weight block's decode
+            for (; t + 1 < tokens; t += 2) // two tokens share each weight block's decode
+            {
+                int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
+                int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
+                for (int r = r0; r < r1; r += 8)
                 {
-                    int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
-                    int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
-                    for (int r = r0; r < r1; r += 8)
-                        Q4KRepackedOrder.Gemv8RowsTwoTokens(job->W + r * job->WRowBytes, job->WRowBytes, job->A + s0 * job->ARowBytes,
-                            job->A + s1 * job->ARowBytes, cols, job->Y + (long)t * rows + r, job->Y + (long)(t + 1) * rows + r);
+                    byte* w8 = job->W + r * job->WRowBytes, a0 = job->A + s0 * job->ARowBytes, a1 = job->A + s1 * job->ARowBytes;
+                    float* y0 = job->Y + (long)t * rows + r, y1 = job->Y + (long)(t + 1) * rows + r;
+                    if (job->Type == GgmlType.Q4_K)
+                        Q4KRepackedOrder.Gemv8RowsTwoTokens(w8, job->WRowBytes, a0, a1, cols, y0, y1);
+                    else
+                        Q2KRepackedOrder.Gemv8RowsTwoTokens(w8, job->WRowBytes, a0, a1, cols, y0, y1);
                 }
+            }
             for (; t < tokens; t++)
             {
                 int src = job->TokenIndex == null ? t : job->TokenIndex[t];

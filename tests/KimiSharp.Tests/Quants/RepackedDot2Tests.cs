@@ -67,15 +67,17 @@ public unsafe class RepackedDot2Tests
     }
 
     [Theory]
-    [InlineData(256)]
-    [InlineData(7168)]
-    public void Q4K_gemv_over_8_rows_for_two_tokens_equals_single_token_calls(int n)
+    [InlineData(GgmlType.Q4_K, 256)]
+    [InlineData(GgmlType.Q4_K, 7168)]
+    [InlineData(GgmlType.Q2_K, 256)]
+    [InlineData(GgmlType.Q2_K, 7168)]
+    public void Gemv_over_8_rows_for_two_tokens_equals_single_token_calls(GgmlType type, int n)
     {
-        long rowBytes = GgmlTypes.Get(GgmlType.Q4_K).RowBytes(n);
+        long rowBytes = GgmlTypes.Get(type).RowBytes(n);
         long actBytes = GgmlTypes.Get(GgmlType.Q8_K).RowBytes(n);
         for (int seed = 0; seed < 4; seed++)
         {
-            var w = BlockData.Random(GgmlType.Q4_K, 8 * n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
+            var w = BlockData.Random(type, 8 * n, seed, seed % 2 == 0 ? 0.5f : 0.01f);
             var a = new byte[2 * actBytes];
             ActivationQuantizer.Quantize(GgmlType.Q8_K, TestData.Floats(n, seed + 500, 1f), a.AsSpan(0, (int)actBytes));
             ActivationQuantizer.Quantize(GgmlType.Q8_K, TestData.Floats(n, seed + 600, seed % 3 == 0 ? 30f : 1f), a.AsSpan((int)actBytes));
@@ -84,11 +86,17 @@ public unsafe class RepackedDot2Tests
             fixed (byte* pa = a)
             fixed (float* py = y)
             {
-                Q4KRepackedOrder.Gemv8RowsTwoTokens(pw, rowBytes, pa, pa + actBytes, n, py, py + 8);
+                if (type == GgmlType.Q4_K)
+                    Q4KRepackedOrder.Gemv8RowsTwoTokens(pw, rowBytes, pa, pa + actBytes, n, py, py + 8);
+                else
+                    Q2KRepackedOrder.Gemv8RowsTwoTokens(pw, rowBytes, pa, pa + actBytes, n, py, py + 8);
                 for (int tok = 0; tok < 2; tok++)
                     for (int r = 0; r < 8; r++)
-                        Assert.Equal(BitConverter.SingleToInt32Bits(Q4KRepackedOrder.Gemv(pw + r * rowBytes, pa + tok * actBytes, n)),
-                            BitConverter.SingleToInt32Bits(y[8 * tok + r]));
+                    {
+                        byte* row = pw + r * rowBytes, act = pa + tok * actBytes;
+                        float single = type == GgmlType.Q4_K ? Q4KRepackedOrder.Gemv(row, act, n) : Q2KRepackedOrder.Gemv(row, act, n);
+                        Assert.Equal(BitConverter.SingleToInt32Bits(single), BitConverter.SingleToInt32Bits(y[8 * tok + r]));
+                    }
             }
         }
     }
