@@ -17,6 +17,11 @@ public static class Program
             QuickCompare.Run(args.Skip(1).ToArray());
             return;
         }
+        if (args.Length > 0 && args[0] == "stages")
+        {
+            StageProbe.Run(args[1], int.Parse(args[2]));
+            return;
+        }
         if (args.Length > 0 && args[0] == "dram")
         {
             foreach (var t in args.Skip(1)) DramProbe.Run(Enum.Parse<GgmlType>(t));
