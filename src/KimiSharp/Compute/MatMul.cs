@@ -195,28 +195,27 @@ public static unsafe class MatMul
         int rows = job->Rows, cols = job->Cols, tokens = job->Tokens;
         if (job->Order == SumOrder.Repacked && job->Type is GgmlType.Q4_K or GgmlType.Q2_K)
         {
-            // gemv tokens: 8 rows per pass over the activation row, as ggml's gemv; gemm tokens go on below
-            int t = job->GemmTokens;
-            for (; t + 1 < tokens; t += 2) // two tokens share each weight block's decode
+            // gemv tokens: 8 rows per pass over the activation rows, as ggml's gemv, two tokens sharing each weight block's
+            // decode; the 8 rows stay in L1 while every gemv token passes over them. Gemm tokens go on below.
+            for (int r = r0; r < r1; r += 8)
             {
-                int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
-                int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
-                for (int r = r0; r < r1; r += 8)
+                byte* w8 = job->W + r * job->WRowBytes;
+                int t = job->GemmTokens;
+                for (; t + 1 < tokens; t += 2)
                 {
-                    byte* w8 = job->W + r * job->WRowBytes, a0 = job->A + s0 * job->ARowBytes, a1 = job->A + s1 * job->ARowBytes;
+                    int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
+                    int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
+                    byte* a0 = job->A + s0 * job->ARowBytes, a1 = job->A + s1 * job->ARowBytes;
                     float* y0 = job->Y + (long)t * rows + r, y1 = job->Y + (long)(t + 1) * rows + r;
                     if (job->Type == GgmlType.Q4_K)
                         Q4KRepackedOrder.Gemv8RowsTwoTokens(w8, job->WRowBytes, a0, a1, cols, y0, y1);
                     else
                         Q2KRepackedOrder.Gemv8RowsTwoTokens(w8, job->WRowBytes, a0, a1, cols, y0, y1);
                 }
-            }
-            for (; t < tokens; t++)
-            {
-                int src = job->TokenIndex == null ? t : job->TokenIndex[t];
-                for (int r = r0; r < r1; r += 8)
+                if (t < tokens)
                 {
-                    byte* w8 = job->W + r * job->WRowBytes, a = job->A + src * job->ARowBytes;
+                    int src = job->TokenIndex == null ? t : job->TokenIndex[t];
+                    byte* a = job->A + src * job->ARowBytes;
                     float* y8 = job->Y + (long)t * rows + r;
                     if (job->Type == GgmlType.Q4_K)
                         Q4KRepackedOrder.Gemv8Rows(w8, job->WRowBytes, a, cols, y8);
