@@ -35,19 +35,23 @@ internal sealed unsafe class ExpertRouter(DeepSeek2Config config)
         if (config.ExpertGroupCount > 1)
             MaskWeakGroups(sel);
 
-        // Top-k by selection score, descending; ties keep the lower expert id first.
+        // Top-k by selection score, descending; ties keep the lower expert id first. Taken experts are marked in a bit set
+        // (Kimi-K2: 384 experts, 8 chosen per token, every token of every layer).
+        Span<ulong> taken = stackalloc ulong[(n + 63) / 64];
+        taken.Clear();
         for (int j = 0; j < k; j++)
         {
             int best = -1;
             for (int i = 0; i < n; i++)
             {
-                if (chosen[..j].Contains(i))
+                if ((taken[i >> 6] & (1UL << (i & 63))) != 0)
                     continue;
                 if (best < 0 || sel[i] > sel[best])
                     best = i;
             }
             chosen[j] = best;
             weights[j] = scores[best];
+            taken[best >> 6] |= 1UL << (best & 63);
         }
 
         if (config.ExpertWeightsNorm)
