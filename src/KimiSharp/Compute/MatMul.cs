@@ -235,7 +235,15 @@ public static unsafe class MatMul
                 for (int g = r0; g < r1; g += RowGroup)
                 {
                     int count = Math.Min(RowGroup, r1 - g);
-                    for (int t = t0; t < t1; t++)
+                    int t = t0;
+                    for (; t + 1 < t1; t += 2) // token pairs: types whose decode dominates share it between the two
+                    {
+                        int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
+                        int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
+                        codec.VecDotRowsTwoTokens(job->W + g * job->WRowBytes, job->WRowBytes, job->A + s0 * job->ARowBytes,
+                            job->A + s1 * job->ARowBytes, cols, job->Y + (long)t * rows + g, job->Y + (long)(t + 1) * rows + g, count);
+                    }
+                    for (; t < t1; t++)
                     {
                         int src = job->TokenIndex == null ? t : job->TokenIndex[t];
                         codec.VecDotRows(job->W + g * job->WRowBytes, job->WRowBytes, job->A + src * job->ARowBytes, cols,

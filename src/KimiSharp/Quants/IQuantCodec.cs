@@ -32,4 +32,15 @@ public unsafe interface IQuantCodec
         for (int r = 0; r < rows; r++)
             dst[r] = VecDot(weights + r * rowBytes, activationRow, n);
     }
+
+    /// <summary>
+    /// Mat-vec for two activation rows (two tokens): dst0 from <paramref name="activationRow0"/>, dst1 from
+    /// <paramref name="activationRow1"/>, each bit for bit <see cref="VecDotRows"/>. Types whose weight decode dominates
+    /// (the i-quants' grid lookups) override it to decode each weight block once for both.
+    /// </summary>
+    void VecDotRowsTwoTokens(byte* weights, long rowBytes, byte* activationRow0, byte* activationRow1, int n, float* dst0, float* dst1, int rows)
+    {
+        VecDotRows(weights, rowBytes, activationRow0, n, dst0, rows);
+        VecDotRows(weights, rowBytes, activationRow1, n, dst1, rows);
+    }
 }

@@ -145,4 +145,35 @@ public unsafe class VecDotRowsTests
         Assert.Throws<ArgumentException>(() => QuantCodecs.MatVec(t, w, act, cols, new float[rows + 1]));
         Assert.Throws<NotSupportedException>(() => QuantCodecs.MatVec((GgmlType)63, w, act, cols, y));
     }
+
+    /// <summary>The two-token mat-vec gives each token's VecDotRows bits, for every type (shared-decode kernels included).</summary>
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public void Two_token_rows_equal_single_token_rows_bit_for_bit(GgmlType t)
+    {
+        var codec = QuantCodecs.GetCodec(t);
+        int cols = Math.Max(256, GgmlTypes.Get(t).BlockSize) * 3;
+        const int rows = 5;
+        long rowBytes = GgmlTypes.Get(t).RowBytes(cols);
+        var w = new byte[rowBytes * rows];
+        RandomBlocks.Fill(t, w, new Random(cols), 0.05f);
+        long actBytes = GgmlTypes.Get(codec.VecDotType).RowBytes(cols);
+        var act = new byte[2 * actBytes];
+        ActivationQuantizer.Quantize(codec.VecDotType, TestData.Floats(cols, 21, 2f), act.AsSpan(0, (int)actBytes));
+        ActivationQuantizer.Quantize(codec.VecDotType, TestData.Floats(cols, 22, 40f), act.AsSpan((int)actBytes));
+        var two = new float[2 * rows];
+        var one = new float[2 * rows];
+        fixed (byte* pw = w)
+        fixed (byte* pa = act)
+        fixed (float* p2 = two)
+        fixed (float* p1 = one)
+        {
+            codec.VecDotRowsTwoTokens(pw, rowBytes, pa, pa + actBytes, cols, p2, p2 + rows, rows);
+            codec.VecDotRows(pw, rowBytes, pa, cols, p1, rows);
+            codec.VecDotRows(pw, rowBytes, pa + actBytes, cols, p1 + rows, rows);
+        }
+        for (int i = 0; i < 2 * rows; i++)
+            Assert.True(BitConverter.SingleToUInt32Bits(one[i]) == BitConverter.SingleToUInt32Bits(two[i]),
+                $"{t} token {i / rows} row {i % rows}: two-token {two[i]:R}, single {one[i]:R}");
+    }
 }

@@ -10,7 +10,7 @@ namespace KimiSharp.Quants.IQuants;
 /// word 0 = four 8-bit grid indices (8 lanes each), word 1 = four 7-bit sign codes (bits 0..27) and a 4-bit
 /// scale s (bits 28..31). Value = d·(0.5 + s)·0.25 · grid lane · sign.
 /// </summary>
-internal sealed unsafe class Iq2XxsCodec : IQuantCodecBase
+internal sealed unsafe partial class Iq2XxsCodec : IQuantCodecBase
 {
     public override GgmlType Type => GgmlType.IQ2_XXS;
 
