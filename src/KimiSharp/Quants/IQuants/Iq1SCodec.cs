@@ -10,7 +10,7 @@ namespace KimiSharp.Quants.IQuants;
 /// qh[8]:u16 per group of 32 (bits 3l..3l+2: index bits 8..10 of point l; bits 12..14: scale s; bit 15: sign of delta).
 /// Value = d·(2s + 1)·(grid lane ± 1/8), lanes in {−1, 0, 1}.
 /// </summary>
-internal sealed unsafe class Iq1SCodec : IQuantCodecBase
+internal sealed unsafe partial class Iq1SCodec : IQuantCodecBase
 {
     public const float Delta = 0.125f;
 
@@ -144,7 +144,8 @@ internal sealed unsafe class Iq1SCodec : IQuantCodecBase
             sbyte* q8 = (sbyte*)(y + Q8KQs);
             var h = Vector128.Load(qh).AsInt16();
             var ls = ((h >>> 12) & Vector128.Create((short)7)) * 2 + Vector128<short>.One;
-            var scales = Vector512.Create(Vector256.Create(ls, ls), Vector256.Create(ls, ls)).AsUInt16();
+            var ls2 = Vector256.Create(ls, ls);
+            var scales = SimdOps.Join(ls2, ls2).AsUInt16(); // Join: Vector512.Create(lo, hi) would go through a stack slot
             var sum = Vector512<int>.Zero;
             var sel = pick;
             for (int k = 0; k < 4; k++, qs += 8, q8 += 64, sel += two)
