@@ -10,7 +10,7 @@ namespace KimiSharp.Quants.IQuants;
 /// group of 32 one u32: four 7-bit sign codes (8 lanes each) and a 4-bit scale s in bits 28..31.
 /// Value = d·(0.5 + s)·0.5 · grid lane · sign.
 /// </summary>
-internal sealed unsafe class Iq3XxsCodec : IQuantCodecBase
+internal sealed unsafe partial class Iq3XxsCodec : IQuantCodecBase
 {
     public override GgmlType Type => GgmlType.IQ3_XXS;
 
