@@ -53,6 +53,26 @@ internal abstract unsafe class IQuantCodecBase : IQuantCodec
         return kernel(weightRow, activationRow, n);
     }
 
+    /// <summary>
+    /// <see cref="IQuantCodec.VecDotRowsTwoTokens"/> through a kernel that decodes each weight block once for both
+    /// tokens (null where this CPU lacks its instructions: then one <see cref="VecDot"/> per token and row). A codec
+    /// using it re-implements <see cref="IQuantCodec"/>, or the interface default would run instead.
+    /// </summary>
+    protected void TwoTokenRows(delegate*<byte*, byte*, byte*, int, float*, float*, void> kernel, byte* w, long rowBytes,
+        byte* a0, byte* a1, int n, float* dst0, float* dst1, int rows)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            if (kernel != null)
+                kernel(w + r * rowBytes, a0, a1, n, dst0 + r, dst1 + r);
+            else
+            {
+                dst0[r] = VecDot(w + r * rowBytes, a0, n);
+                dst1[r] = VecDot(w + r * rowBytes, a1, n);
+            }
+        }
+    }
+
     /// <summary>Every dot kernel this CPU can run, the portable scalar one first; the last is the fastest.</summary>
     public abstract IReadOnlyList<DotKernel> Kernels { get; }
 

@@ -8,23 +8,12 @@ namespace KimiSharp.Quants.IQuants;
 internal sealed unsafe partial class Iq1SCodec : IQuantCodec // re-implemented so VecDotRowsTwoTokens below replaces the interface default
 {
     /// <summary>Two tokens per pass on AVX-512: a weight block's grid lookups and scales are shared.</summary>
-    public void VecDotRowsTwoTokens(byte* w, long rowBytes, byte* a0, byte* a1, int n, float* dst0, float* dst1, int rows)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            if (HasAvx512)
-                Dot2Avx512(w + r * rowBytes, a0, a1, n, out dst0[r], out dst1[r]);
-            else
-            {
-                dst0[r] = VecDot(w + r * rowBytes, a0, n);
-                dst1[r] = VecDot(w + r * rowBytes, a1, n);
-            }
-        }
-    }
+    public void VecDotRowsTwoTokens(byte* w, long rowBytes, byte* a0, byte* a1, int n, float* dst0, float* dst1, int rows) =>
+        TwoTokenRows(HasAvx512 ? &Dot2Avx512 : null, w, rowBytes, a0, a1, n, dst0, dst1, rows);
 
     /// <summary><see cref="DotAvx512"/> of one weight row with two activation rows; each result has that kernel's bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Dot2Avx512(byte* x, byte* y0, byte* y1, int n, out float s0, out float s1)
+    internal static void Dot2Avx512(byte* x, byte* y0, byte* y1, int n, float* s0, float* s1)
     {
         ulong* grid = IQuantGrids.Iq1SPlusOne;
         float* f16 = HalfTable;
@@ -65,7 +54,7 @@ internal sealed unsafe partial class Iq1SCodec : IQuantCodec // re-implemented s
             accDelta0 = MathF.FusedMultiplyAdd(DeltaSum(x, y0), d0, accDelta0);
             accDelta1 = MathF.FusedMultiplyAdd(DeltaSum(x, y1), d1, accDelta1);
         }
-        s0 = Sum(acc0) + Delta * accDelta0;
-        s1 = Sum(acc1) + Delta * accDelta1;
+        *s0 = Sum(acc0) + Delta * accDelta0;
+        *s1 = Sum(acc1) + Delta * accDelta1;
     }
 }

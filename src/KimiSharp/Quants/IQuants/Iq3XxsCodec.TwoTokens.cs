@@ -8,23 +8,12 @@ namespace KimiSharp.Quants.IQuants;
 internal sealed unsafe partial class Iq3XxsCodec : IQuantCodec // re-implemented so VecDotRowsTwoTokens below replaces the interface default
 {
     /// <summary>Two tokens per pass on AVX-512 VBMI: a weight block's grid lookups, signs and scales are shared.</summary>
-    public void VecDotRowsTwoTokens(byte* w, long rowBytes, byte* a0, byte* a1, int n, float* dst0, float* dst1, int rows)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            if (HasAvx512Vbmi)
-                Dot2Avx512(w + r * rowBytes, a0, a1, n, out dst0[r], out dst1[r]);
-            else
-            {
-                dst0[r] = VecDot(w + r * rowBytes, a0, n);
-                dst1[r] = VecDot(w + r * rowBytes, a1, n);
-            }
-        }
-    }
+    public void VecDotRowsTwoTokens(byte* w, long rowBytes, byte* a0, byte* a1, int n, float* dst0, float* dst1, int rows) =>
+        TwoTokenRows(HasAvx512Vbmi ? &Dot2Avx512 : null, w, rowBytes, a0, a1, n, dst0, dst1, rows);
 
     /// <summary><see cref="DotAvx512"/> of one weight row with two activation rows; each result has that kernel's bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Dot2Avx512(byte* x, byte* y0, byte* y1, int n, out float s0, out float s1)
+    internal static void Dot2Avx512(byte* x, byte* y0, byte* y1, int n, float* s0, float* s1)
     {
         uint* grid = IQuantGrids.Iq3Xxs;
         float* f16 = HalfTable;
@@ -65,7 +54,7 @@ internal sealed unsafe partial class Iq3XxsCodec : IQuantCodec // re-implemented
             acc0 = AccumulateBlock(acc0, dw * *(float*)y0, sum0);
             acc1 = AccumulateBlock(acc1, dw * *(float*)y1, sum1);
         }
-        s0 = 0.25f * Sum(acc0);
-        s1 = 0.25f * Sum(acc1);
+        *s0 = 0.25f * Sum(acc0);
+        *s1 = 0.25f * Sum(acc1);
     }
 }
