@@ -187,6 +187,10 @@ public static unsafe class MatMul
         _ => Iq4NlCodec.DotOneAccumulator(w, a, cols),
     };
 
+    /// <summary>The quantized activation row of output token t (its own row, or the one the token index names).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static byte* Activation(MatMulJob* job, int t) => job->A + (job->TokenIndex == null ? t : job->TokenIndex[t]) * job->ARowBytes;
+
     private static void MultiplyChunk(void* state, int task)
     {
         var job = (MatMulJob*)state;
@@ -203,9 +207,7 @@ public static unsafe class MatMul
                 int t = job->GemmTokens;
                 for (; t + 1 < tokens; t += 2)
                 {
-                    int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
-                    int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
-                    byte* a0 = job->A + s0 * job->ARowBytes, a1 = job->A + s1 * job->ARowBytes;
+                    byte* a0 = Activation(job, t), a1 = Activation(job, t + 1);
                     float* y0 = job->Y + (long)t * rows + r, y1 = job->Y + (long)(t + 1) * rows + r;
                     if (job->Type == GgmlType.Q4_K)
                         Q4KRepackedOrder.Gemv8RowsTwoTokens(w8, job->WRowBytes, a0, a1, cols, y0, y1);
@@ -214,8 +216,7 @@ public static unsafe class MatMul
                 }
                 if (t < tokens)
                 {
-                    int src = job->TokenIndex == null ? t : job->TokenIndex[t];
-                    byte* a = job->A + src * job->ARowBytes;
+                    byte* a = Activation(job, t);
                     float* y8 = job->Y + (long)t * rows + r;
                     if (job->Type == GgmlType.Q4_K)
                         Q4KRepackedOrder.Gemv8Rows(w8, job->WRowBytes, a, cols, y8);
@@ -237,18 +238,10 @@ public static unsafe class MatMul
                     int count = Math.Min(RowGroup, r1 - g);
                     int t = t0;
                     for (; t + 1 < t1; t += 2) // token pairs: types whose decode dominates share it between the two
-                    {
-                        int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
-                        int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
-                        codec.VecDotRowsTwoTokens(job->W + g * job->WRowBytes, job->WRowBytes, job->A + s0 * job->ARowBytes,
-                            job->A + s1 * job->ARowBytes, cols, job->Y + (long)t * rows + g, job->Y + (long)(t + 1) * rows + g, count);
-                    }
+                        codec.VecDotRowsTwoTokens(job->W + g * job->WRowBytes, job->WRowBytes, Activation(job, t), Activation(job, t + 1),
+                            cols, job->Y + (long)t * rows + g, job->Y + (long)(t + 1) * rows + g, count);
                     for (; t < t1; t++)
-                    {
-                        int src = job->TokenIndex == null ? t : job->TokenIndex[t];
-                        codec.VecDotRows(job->W + g * job->WRowBytes, job->WRowBytes, job->A + src * job->ARowBytes, cols,
-                            job->Y + (long)t * rows + g, count);
-                    }
+                        codec.VecDotRows(job->W + g * job->WRowBytes, job->WRowBytes, Activation(job, t), cols, job->Y + (long)t * rows + g, count);
                 }
             }
             return;
@@ -261,20 +254,12 @@ public static unsafe class MatMul
                 byte* wRow = job->W + r * job->WRowBytes;
                 int t = t0;
                 if (job->Order == SumOrder.Repacked && LlamaRepack.HasDot2(job->Type))
-                    for (; t + 1 < t1; t += 2) // two tokens of the same kernel share the weight decode
-                    {
-                        bool gemm = t < job->GemmTokens;
-                        if (gemm != (t + 1 < job->GemmTokens))
-                            break;
-                        int s0 = job->TokenIndex == null ? t : job->TokenIndex[t];
-                        int s1 = job->TokenIndex == null ? t + 1 : job->TokenIndex[t + 1];
-                        LlamaRepack.Dot2(job->Type, wRow, job->A + s0 * job->ARowBytes, job->A + s1 * job->ARowBytes, cols, gemm,
+                    for (; t + 1 < t1; t += 2) // gemm tokens only (the 8-row block above took the gemv ones): two share the decode
+                        LlamaRepack.Dot2(job->Type, wRow, Activation(job, t), Activation(job, t + 1), cols, gemm: true,
                             out job->Y[(long)t * rows + r], out job->Y[(long)(t + 1) * rows + r]);
-                    }
                 for (; t < t1; t++)
                 {
-                    int src = job->TokenIndex == null ? t : job->TokenIndex[t];
-                    byte* aRow = job->A + src * job->ARowBytes;
+                    byte* aRow = Activation(job, t);
                     job->Y[(long)t * rows + r] = job->Order switch
                     {
                         SumOrder.Repacked => LlamaRepack.Dot(job->Type, wRow, aRow, cols, gemm: t < job->GemmTokens),
