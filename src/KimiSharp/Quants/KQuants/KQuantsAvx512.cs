@@ -25,10 +25,6 @@ internal static unsafe class KQuantsAvx512
         Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s), scales);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
-        Avx512F.InsertVector256(Avx.LoadVector256(p0).AsInt64().ToVector512Unsafe(), Avx.LoadVector256((long*)p1), 1).AsSByte();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Fold(Vector512<int> v) => Avx2.Add(v.GetLower(), v.GetUpper());
 
     /// <summary>
@@ -61,10 +57,10 @@ internal static unsafe class KQuantsAvx512
             var hi0 = Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte() & lowMask;
             var lo1 = bits1 & lowMask;
             var hi1 = Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & lowMask;
-            var s = Madd(lo0, Load2(q8, q8 + 64), Avx512BW.Shuffle(sc, pickLo0).AsInt16());
-            s += Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.Shuffle(sc, pickHi0).AsInt16());
-            s += Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.Shuffle(sc, pickLo1).AsInt16());
-            s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.Shuffle(sc, pickHi1).AsInt16());
+            var s = Madd(lo0, SimdOps.Load2(q8, q8 + 64), Avx512BW.Shuffle(sc, pickLo0).AsInt16());
+            s += Madd(hi0, SimdOps.Load2(q8 + 32, q8 + 96), Avx512BW.Shuffle(sc, pickHi0).AsInt16());
+            s += Madd(lo1, SimdOps.Load2(q8 + 128, q8 + 192), Avx512BW.Shuffle(sc, pickLo1).AsInt16());
+            s += Madd(hi1, SimdOps.Load2(q8 + 160, q8 + 224), Avx512BW.Shuffle(sc, pickHi1).AsInt16());
             acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(Fold(s)), acc);
         }
         var m = Sse.Add(accMin, Sse.MoveHighToLow(accMin, accMin));
@@ -120,10 +116,10 @@ internal static unsafe class KQuantsAvx512
             var hi0 = (Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte() & lowMask) | (Avx512F.RotateLeftVariable(qh, rHi0).AsByte() & bit4);
             var lo1 = (bits1 & lowMask) | (Avx512F.RotateLeftVariable(qh, rLo1).AsByte() & bit4);
             var hi1 = (Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte() & lowMask) | (Avx512F.RotateLeftVariable(qh, rHi1).AsByte() & bit4);
-            var s = Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, idxLo0));
-            s += Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, idxHi0));
-            s += Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, idxLo1));
-            s += Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, idxHi1));
+            var s = Madd(lo0, SimdOps.Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, idxLo0));
+            s += Madd(hi0, SimdOps.Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, idxHi0));
+            s += Madd(lo1, SimdOps.Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, idxLo1));
+            s += Madd(hi1, SimdOps.Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, idxHi1));
             acc = Fma.MultiplyAdd(Vector256.Create(da * f16[*(ushort*)w]), Avx.ConvertToVector256Single(Fold(s)), acc);
         }
         return SimdOps.HorizontalSum(acc) + summs;

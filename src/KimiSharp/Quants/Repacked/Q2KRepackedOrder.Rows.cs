@@ -39,10 +39,10 @@ public static unsafe partial class Q2KRepackedOrder
             float da = *(float*)a;
             // the activation block, loaded once for the 8 rows: chunk j pairs q8[32j..] (half 0) with q8[128 + 32j..] (half 1)
             sbyte* q8 = (sbyte*)(a + 4);
-            var a0 = SimdOps.Join(Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 128));
-            var a1 = SimdOps.Join(Avx.LoadVector256(q8 + 32), Avx.LoadVector256(q8 + 160));
-            var a2 = SimdOps.Join(Avx.LoadVector256(q8 + 64), Avx.LoadVector256(q8 + 192));
-            var a3 = SimdOps.Join(Avx.LoadVector256(q8 + 96), Avx.LoadVector256(q8 + 224));
+            var a0 = SimdOps.Load2(q8, q8 + 128);
+            var a1 = SimdOps.Load2(q8 + 32, q8 + 160);
+            var a2 = SimdOps.Load2(q8 + 64, q8 + 192);
+            var a3 = SimdOps.Load2(q8 + 96, q8 + 224);
             var bsums = Avx.LoadVector256((short*)(a + 260));
             for (int r = 0; r < 8; r++)
             {
@@ -102,14 +102,14 @@ public static unsafe partial class Q2KRepackedOrder
         {
             float da0 = *(float*)a0, da1 = *(float*)a1;
             sbyte* p0 = (sbyte*)(a0 + 4), p1 = (sbyte*)(a1 + 4);
-            var x0 = SimdOps.Join(Avx.LoadVector256(p0), Avx.LoadVector256(p0 + 128));
-            var x1 = SimdOps.Join(Avx.LoadVector256(p0 + 32), Avx.LoadVector256(p0 + 160));
-            var x2 = SimdOps.Join(Avx.LoadVector256(p0 + 64), Avx.LoadVector256(p0 + 192));
-            var x3 = SimdOps.Join(Avx.LoadVector256(p0 + 96), Avx.LoadVector256(p0 + 224));
-            var y0 = SimdOps.Join(Avx.LoadVector256(p1), Avx.LoadVector256(p1 + 128));
-            var y1 = SimdOps.Join(Avx.LoadVector256(p1 + 32), Avx.LoadVector256(p1 + 160));
-            var y2 = SimdOps.Join(Avx.LoadVector256(p1 + 64), Avx.LoadVector256(p1 + 192));
-            var y3 = SimdOps.Join(Avx.LoadVector256(p1 + 96), Avx.LoadVector256(p1 + 224));
+            var x0 = SimdOps.Load2(p0, p0 + 128);
+            var x1 = SimdOps.Load2(p0 + 32, p0 + 160);
+            var x2 = SimdOps.Load2(p0 + 64, p0 + 192);
+            var x3 = SimdOps.Load2(p0 + 96, p0 + 224);
+            var y0 = SimdOps.Load2(p1, p1 + 128);
+            var y1 = SimdOps.Load2(p1 + 32, p1 + 160);
+            var y2 = SimdOps.Load2(p1 + 64, p1 + 192);
+            var y3 = SimdOps.Load2(p1 + 96, p1 + 224);
             var bsums0 = Avx.LoadVector256((short*)(a0 + 260));
             var bsums1 = Avx.LoadVector256((short*)(a1 + 260));
             for (int r = 0; r < 8; r++)

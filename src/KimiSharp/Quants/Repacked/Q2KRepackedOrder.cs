@@ -150,7 +150,7 @@ public static unsafe partial class Q2KRepackedOrder
         Vector512<short> sc, Vector512<short> index, Vector512<byte> mask2)
     {
         var q2 = Avx512BW.ShiftRightLogical(bits, shift).AsByte() & mask2;
-        var a8 = SimdOps.Join(Avx.LoadVector256(q8), Avx.LoadVector256(q8 + 128));
+        var a8 = SimdOps.Load2(q8, q8 + 128);
         return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q2, a8), Avx512BW.PermuteVar32x16(sc, index));
     }
 

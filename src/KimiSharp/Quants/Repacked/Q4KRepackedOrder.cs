@@ -230,14 +230,14 @@ public static unsafe class Q4KRepackedOrder
         {
             float da0 = *(float*)a0, da1 = *(float*)a1;
             sbyte* p0 = (sbyte*)(a0 + 4), p1 = (sbyte*)(a1 + 4);
-            var x0 = Load2(p0, p0 + 64);
-            var x1 = Load2(p0 + 32, p0 + 96);
-            var x2 = Load2(p0 + 128, p0 + 192);
-            var x3 = Load2(p0 + 160, p0 + 224);
-            var y0 = Load2(p1, p1 + 64);
-            var y1 = Load2(p1 + 32, p1 + 96);
-            var y2 = Load2(p1 + 128, p1 + 192);
-            var y3 = Load2(p1 + 160, p1 + 224);
+            var x0 = SimdOps.Load2(p0, p0 + 64);
+            var x1 = SimdOps.Load2(p0 + 32, p0 + 96);
+            var x2 = SimdOps.Load2(p0 + 128, p0 + 192);
+            var x3 = SimdOps.Load2(p0 + 160, p0 + 224);
+            var y0 = SimdOps.Load2(p1, p1 + 64);
+            var y1 = SimdOps.Load2(p1 + 32, p1 + 96);
+            var y2 = SimdOps.Load2(p1 + 128, p1 + 192);
+            var y3 = SimdOps.Load2(p1 + 160, p1 + 224);
             var bs0 = Avx.LoadVector256((short*)(a0 + 260));
             var bs1 = Avx.LoadVector256((short*)(a1 + 260));
             var bsPerSubBlock0 = Ssse3.HorizontalAdd(bs0.GetLower(), bs0.GetUpper());
@@ -298,10 +298,10 @@ public static unsafe class Q4KRepackedOrder
             float da = *(float*)a;
             // the activation block, loaded once for the 8 rows
             sbyte* q8 = (sbyte*)(a + 4);
-            var a0 = Load2(q8, q8 + 64);
-            var a1 = Load2(q8 + 32, q8 + 96);
-            var a2 = Load2(q8 + 128, q8 + 192);
-            var a3 = Load2(q8 + 160, q8 + 224);
+            var a0 = SimdOps.Load2(q8, q8 + 64);
+            var a1 = SimdOps.Load2(q8 + 32, q8 + 96);
+            var a2 = SimdOps.Load2(q8 + 128, q8 + 192);
+            var a3 = SimdOps.Load2(q8 + 160, q8 + 224);
             var bs = Avx.LoadVector256((short*)(a + 260));
             var bsPerSubBlock = Ssse3.HorizontalAdd(bs.GetLower(), bs.GetUpper());
             for (int r = 0; r < 8; r++)
@@ -408,8 +408,8 @@ public static unsafe class Q4KRepackedOrder
     private static Vector128<int> PairSums(Vector512<byte> lo0, Vector512<byte> hi0, Vector512<byte> lo1, Vector512<byte> hi1, sbyte* q8,
         Vector512<short> sc02, Vector512<short> sc13, Vector512<short> sc46, Vector512<short> sc57)
     {
-        var s01 = Avx512F.Add(Madd(lo0, Load2(q8, q8 + 64), sc02), Madd(hi0, Load2(q8 + 32, q8 + 96), sc13));
-        var s23 = Avx512F.Add(Madd(lo1, Load2(q8 + 128, q8 + 192), sc46), Madd(hi1, Load2(q8 + 160, q8 + 224), sc57));
+        var s01 = Avx512F.Add(Madd(lo0, SimdOps.Load2(q8, q8 + 64), sc02), Madd(hi0, SimdOps.Load2(q8 + 32, q8 + 96), sc13));
+        var s23 = Avx512F.Add(Madd(lo1, SimdOps.Load2(q8 + 128, q8 + 192), sc46), Madd(hi1, SimdOps.Load2(q8 + 160, q8 + 224), sc57));
         var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s01.GetLower(), s01.GetUpper()), Avx2.HorizontalAdd(s23.GetLower(), s23.GetUpper()));
         return Sse2.Add(h.GetLower(), h.GetUpper());
     }
@@ -440,10 +440,10 @@ public static unsafe class Q4KRepackedOrder
         var hi0 = Avx512F.And(Avx512BW.ShiftRightLogical(bits0.AsUInt16(), 4).AsByte(), lowMask);
         var lo1 = Avx512F.And(bits1, lowMask);
         var hi1 = Avx512F.And(Avx512BW.ShiftRightLogical(bits1.AsUInt16(), 4).AsByte(), lowMask);
-        s01 = Avx512F.Add(Madd(lo0, Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, Scales02)),
-                          Madd(hi0, Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, Scales13)));
-        s23 = Avx512F.Add(Madd(lo1, Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, Scales46)),
-                          Madd(hi1, Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, Scales57)));
+        s01 = Avx512F.Add(Madd(lo0, SimdOps.Load2(q8, q8 + 64), Avx512BW.PermuteVar32x16(sc, Scales02)),
+                          Madd(hi0, SimdOps.Load2(q8 + 32, q8 + 96), Avx512BW.PermuteVar32x16(sc, Scales13)));
+        s23 = Avx512F.Add(Madd(lo1, SimdOps.Load2(q8 + 128, q8 + 192), Avx512BW.PermuteVar32x16(sc, Scales46)),
+                          Madd(hi1, SimdOps.Load2(q8 + 160, q8 + 224), Avx512BW.PermuteVar32x16(sc, Scales57)));
     }
 
     // vpermw indices: lanes 0..15 take scale a, lanes 16..31 scale b. Written as literals so the JIT emits constants (an
@@ -472,10 +472,6 @@ public static unsafe class Q4KRepackedOrder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Madd(Vector512<byte> u, Vector512<sbyte> s, Vector512<short> scales) =>
         Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, s), scales);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> Load2(sbyte* p0, sbyte* p1) =>
-        Avx512F.InsertVector256(Avx.LoadVector256(p0).ToVector512Unsafe(), Avx.LoadVector256(p1), 1);
 
     /// <summary>dw·da and dmw·da as ggml forms them (one rounded f32 product each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
