@@ -31,7 +31,7 @@ public class GreedyConformanceTests
             TestModelWriter.Write(TestModelSpec.KimiTiny with { Type = type, Seed = 11 }, path);
 
             RunResult ours;
-            using (var model = LocalModel.Open(path, threads: 2, TextWriter.Null))
+            using (var model = LocalModel.Open(path, threads: 2, TextWriter.Null, exact: true))
             {
                 var settings = new RunSettings("The quick brown fox jumps over the lazy dog. Once upon a time", System: null, Raw: true,
                     SamplingParams.Greedy, MaxTokens: 64, ContextLength: 256, Verbose: false, IgnoreEndOfGeneration: true);

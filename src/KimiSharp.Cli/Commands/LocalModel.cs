@@ -28,7 +28,7 @@ internal sealed class LocalModel : IDisposable
     public bool IsDemo { get; }
 
     /// <summary>Opens <paramref name="path"/> (any part of a split set), or the demo model when null (printing its notice to <paramref name="status"/>).</summary>
-    public static LocalModel Open(string? path, int threads, TextWriter status, bool matchRepacking = true)
+    public static LocalModel Open(string? path, int threads, TextWriter status, bool matchRepacking = true, bool exact = false)
     {
         bool demo = path is null;
         if (demo)
@@ -49,7 +49,7 @@ internal sealed class LocalModel : IDisposable
             file.Metadata.TryGetString("tokenizer.chat_template", out var template);
             formatter = new ChatFormatter(template, TokenTextOrEmpty(tokenizer, tokenizer.BosId), TokenTextOrEmpty(tokenizer, tokenizer.EosId));
         }
-        var model = ModelLoader.Load(path!, threads, matchRepacking);
+        var model = ModelLoader.Load(path!, threads, matchRepacking, exact);
         if (model.VocabSize != tokenizer.VocabSize)
         {
             model.Dispose();

@@ -28,7 +28,7 @@ public static class ForwardTrace
         using (var llama = LlamaReference.Load(path, contextSize: Math.Max(64, tokens.Length), threads: threads))
             theirs = llama.EvaluateAllCapturing(tokens).Tensors;
         var ours = new List<(string, float[])>();
-        using var model = DeepSeek2Model.Load(path, options ?? new ModelOptions(threads));
+        using var model = DeepSeek2Model.Load(path, options ?? new ModelOptions(threads, Exact: true));
         model.Forward.Observer = (name, values) => ours.Add((name, values.ToArray()));
         try
         {

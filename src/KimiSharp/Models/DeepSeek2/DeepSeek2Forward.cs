@@ -11,8 +11,14 @@ internal delegate void ForwardObserver(string name, ReadOnlySpan<float> values);
 /// it (shapes beside each step; E embedding, H heads, Dn/Dr nope/rope head parts, R kv_lora_rank, Dv value head).
 /// </summary>
 internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool, bool batchInvariant = false,
-    bool matchRepacking = true)
+    bool matchRepacking = true, bool exact = false)
 {
+    /// <summary>
+    /// llama.cpp's exact order everywhere (ModelOptions.Exact). When false, fast paths that differ from llama.cpp only by
+    /// rounding may run instead (held to the bounds of llama.cpp's own defaults against its exact mode).
+    /// </summary>
+    internal bool Exact { get; } = exact;
+
     private readonly YarnRope _rope = new(c.RopeDim, c.RopeFreqBase, c.RopeFreqScale, c.YarnOriginalContext,
         c.YarnExtFactor, c.RopeAttnFactor, c.YarnBetaFast, c.YarnBetaSlow);
     private readonly ExpertRouter _router = new(c);

@@ -23,7 +23,8 @@ public sealed class DeepSeek2Model : ILanguageModel
         _weights = weights;
         _ownedFile = owned;
         _pool = new WorkerPool(options.Threads);
-        _forward = new DeepSeek2Forward(config, weights, _pool, options.BatchInvariant, options.MatchLlamaCppRepacking);
+        _forward = new DeepSeek2Forward(config, weights, _pool, options.BatchInvariant, options.MatchLlamaCppRepacking,
+            options.Exact);
     }
 
     public DeepSeek2Config Config { get; }

@@ -17,6 +17,9 @@ public enum KvCacheType
 /// <param name="BatchInvariant">Sum every token's products in the same order whether it runs alone or in a batch, so
 /// prefill and decode give bit-identical logits. Off (the default), batches follow llama.cpp's batched (tinyBLAS)
 /// order, so our logits equal llama.cpp's bit for bit wherever its kernels are reproduced.</param>
+/// <param name="Exact">Reproduce llama.cpp's exact summation order (flash attention off, the kernels' ggml order), so
+/// logits are bit-identical to llama.cpp's wherever its kernels are reproduced. Off (the default), the fastest paths
+/// run, held to the accuracy bounds of llama.cpp's own defaults against its exact mode.</param>
 /// <param name="MatchLlamaCppRepacking">Sum Q4_0/IQ4_NL/Q4_K/Q2_K products in the order of the kernels llama.cpp uses on the
 /// weights it repacks by default; false follows llama.cpp run with <c>--no-repack</c> (plain vec_dot/tinyBLAS).</param>
 public sealed record ModelOptions(
@@ -26,4 +29,5 @@ public sealed record ModelOptions(
     float? YarnBetaFast = null,
     float? YarnBetaSlow = null,
     bool BatchInvariant = false,
-    bool MatchLlamaCppRepacking = true);
+    bool MatchLlamaCppRepacking = true,
+    bool Exact = false);
