@@ -24,4 +24,11 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens)
     /// log-probability and this many most likely alternatives (0 = none).
     /// </summary>
     public int? TopLogprobs { get; init; }
+
+    /// <summary>
+    /// Constrained decoding for this sequence (JSON schema, grammar, tool-call format), or null. A fresh,
+    /// stateful object per request: the engine calls its BeginMask before each forward pass that yields logits,
+    /// ApplyMask before sampling and Accept with the sampled token.
+    /// </summary>
+    public ITokenConstraint? Constraint { get; init; }
 }

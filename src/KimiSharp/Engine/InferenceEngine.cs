@@ -249,6 +249,7 @@ public sealed class InferenceEngine : IDisposable
         {
             if (s.Session is null) AcquireSession(s);
             int n = Math.Min(_options.PrefillChunkTokens, prompt.Count - s.PrefillDone);
+            if (s.PrefillDone + n == prompt.Count) request.Constraint?.BeginMask(); // overlaps the last chunk's forward
             int[] chunk = new int[n];
             for (int i = 0; i < n; i++) chunk[i] = prompt[s.PrefillDone + i];
             s.Session!.Forward(chunk, logits);
@@ -261,12 +262,15 @@ public sealed class InferenceEngine : IDisposable
         }
         else
         {
+            request.Constraint?.BeginMask(); // computed while the forward runs
             s.Session!.Forward([s.PendingToken], logits);
             s.SessionTokens.Add(s.PendingToken);
             s.DecodeSteps++;
         }
 
+        request.Constraint?.ApplyMask(logits);
         int token = s.Sampler.Sample(logits);
+        request.Constraint?.Accept(token);
         s.Sampler.Accept(token);
         s.Generated++;
         Interlocked.Increment(ref _generatedTokens);
