@@ -20,12 +20,13 @@ public static class BenchCommand
         var repetitions = new Option<int>("-r", "--repetitions") { Description = "Repetitions of each test", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads", "-t") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noRepack = new Option<bool>("--no-repack") { Description = "Sum as llama.cpp run with --no-repack does (plain vec_dot/tinyBLAS order; by default KimiSharp follows the kernels llama.cpp uses on the weights it repacks)" };
-        foreach (var o in new Option[] { model, prompt, generate, repetitions, threads, noRepack }) command.Options.Add(o);
+        var exact = ExactOption.Create();
+        foreach (var o in new Option[] { model, prompt, generate, repetitions, threads, noRepack, exact }) command.Options.Add(o);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             var settings = new BenchSettings(result.GetValue(prompt), result.GetValue(generate), result.GetValue(repetitions), result.GetValue(threads));
             settings.Validate();
-            using var local = LocalModel.Open(result.GetValue(model), settings.Threads, Console.Error, !result.GetValue(noRepack));
+            using var local = LocalModel.Open(result.GetValue(model), settings.Threads, Console.Error, !result.GetValue(noRepack), result.GetValue(exact));
             long size, parameters;
             using (var file = GgufFile.Open(local.Path))
             {

@@ -19,7 +19,7 @@ public static class ChatCommand
             int threads = options.ThreadCount(result);
             var settings = new ChatSettings(result.GetValue(system), options.Sampling(result), options.MaxTokens(result),
                 options.ContextLength(result), result.GetValue(options.Verbose));
-            using var model = Load(modelPath, threads);
+            using var model = Load(modelPath, threads, result.GetValue(options.Exact));
             var repl = new ChatRepl(model, settings, Console.In, Console.Out, Console.Error);
             ConsoleCancelEventHandler onCancel = (_, e) => e.Cancel = repl.CancelAnswer(); // Ctrl-C at the prompt still exits
             Console.CancelKeyPress += onCancel;
@@ -36,15 +36,15 @@ public static class ChatCommand
     }
 
     /// <summary>Loads with a spinner on an interactive terminal, plain lines otherwise; prints what was loaded.</summary>
-    private static LocalModel Load(string? path, int threads)
+    private static LocalModel Load(string? path, int threads, bool exact)
     {
         var watch = Stopwatch.StartNew();
         LocalModel? model = null;
         string label = path is null ? "demo model" : Path.GetFileName(path);
         if (!Console.IsOutputRedirected && !Console.IsErrorRedirected)
-            AnsiConsole.Status().Start($"Loading {Markup.Escape(label)}…", _ => model = LocalModel.Open(path, threads, Console.Error));
+            AnsiConsole.Status().Start($"Loading {Markup.Escape(label)}…", _ => model = LocalModel.Open(path, threads, Console.Error, exact: exact));
         else
-            model = LocalModel.Open(path, threads, Console.Error);
+            model = LocalModel.Open(path, threads, Console.Error, exact: exact);
         Console.Error.WriteLine($"loaded {model!.Path} in {watch.Elapsed.TotalSeconds:F1} s");
         return model;
     }

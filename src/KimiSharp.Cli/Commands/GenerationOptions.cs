@@ -17,10 +17,11 @@ internal sealed class GenerationOptions
     public Option<int> Context { get; } = new("--ctx", "-c") { Description = "Context length in tokens (prompt + answer)", DefaultValueFactory = _ => 4096 };
     public Option<int> Threads { get; } = new("--threads", "-t") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
     public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Print timings to stderr" };
+    public Option<bool> Exact { get; } = ExactOption.Create();
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Temperature, TopP, TopK, MinP, RepeatPenalty, Seed, Predict, Context, Threads, Verbose })
+        foreach (var option in new Option[] { Model, Temperature, TopP, TopK, MinP, RepeatPenalty, Seed, Predict, Context, Threads, Verbose, Exact })
             command.Options.Add(option);
     }
 

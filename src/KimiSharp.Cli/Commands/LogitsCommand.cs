@@ -26,11 +26,13 @@ public static class LogitsCommand
         command.Options.Add(threads);
         command.Options.Add(kvType);
         command.Options.Add(noRepack);
+        var exact = ExactOption.Create();
+        command.Options.Add(exact);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             var ids = ParseTokens(result.GetValue(tokens)!);
             var options = new ModelOptions(result.GetValue(threads), ParseKvType(result.GetValue(kvType)!),
-                MatchLlamaCppRepacking: !result.GetValue(noRepack));
+                MatchLlamaCppRepacking: !result.GetValue(noRepack), Exact: result.GetValue(exact));
             using var m = DeepSeek2Model.Load(result.GetValue(model)!, options);
             Console.Error.WriteLine(m.Describe(ids.Length));
             int vocab = m.VocabSize;

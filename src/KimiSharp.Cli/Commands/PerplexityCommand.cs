@@ -26,12 +26,14 @@ public static class PerplexityCommand
         command.Options.Add(ctx);
         command.Options.Add(threads);
         command.Options.Add(chunks);
+        var exact = ExactOption.Create();
+        command.Options.Add(exact);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             int n = result.GetValue(ctx);
             if (n < 2)
                 throw new ArgumentException("--ctx must be at least 2");
-            using var m = DeepSeek2Model.Load(result.GetValue(model)!, new ModelOptions(result.GetValue(threads)));
+            using var m = DeepSeek2Model.Load(result.GetValue(model)!, new ModelOptions(result.GetValue(threads), Exact: result.GetValue(exact)));
             var tokenizer = Tokenizer.FromGguf(m.File.Metadata);
             var tokens = tokenizer.Encode(File.ReadAllText(result.GetValue(textFile)!));
             int available = tokens.Length / n, limit = result.GetValue(chunks);

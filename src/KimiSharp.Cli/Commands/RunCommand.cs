@@ -27,7 +27,7 @@ public static class RunCommand
                 : throw new ArgumentException("no prompt: pass it as an argument or on stdin"));
             var settings = new RunSettings(text, result.GetValue(system), result.GetValue(raw), options.Sampling(result),
                 options.MaxTokens(result), options.ContextLength(result), result.GetValue(options.Verbose), result.GetValue(ignoreEos));
-            using var model = LocalModel.Open(result.GetValue(options.Model), options.ThreadCount(result), Console.Error);
+            using var model = LocalModel.Open(result.GetValue(options.Model), options.ThreadCount(result), Console.Error, exact: result.GetValue(options.Exact));
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {

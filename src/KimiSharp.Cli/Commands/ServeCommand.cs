@@ -26,9 +26,10 @@ public static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body; larger ones get 413", DefaultValueFactory = _ => 16L * 1024 * 1024 };
         var factor = new Option<float>("--anthropic-temperature-factor") { Description = "Anthropic requests sample at temperature × factor (Moonshot: 0.6)", DefaultValueFactory = _ => 0.6f };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every request" };
+        var exact = ExactOption.Create();
 
         var command = new Command("serve", "Serve a model over OpenAI- and Anthropic-compatible HTTP APIs");
-        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose })
+        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose, exact })
             command.Options.Add(option);
 
         command.SetAction((result, cancellationToken) => CliErrors.GuardAsync(async () =>
@@ -48,7 +49,8 @@ public static class ServeCommand
                 result.GetValue(ctx),
                 result.GetValue(threads),
                 result.GetValue(parallel),
-                result.GetValue(alias));
+                result.GetValue(alias),
+                result.GetValue(exact));
             await using var running = await StartAsync(settings, Console.Error, cancellationToken);
             Console.Error.WriteLine($"kimi serve: listening on {running.Server.BaseAddress} (OpenAI: {running.Server.BaseAddress}v1, Anthropic: {running.Server.BaseAddress})");
             return await running.RunUntilStoppedAsync(cancellationToken);
@@ -69,7 +71,7 @@ public static class ServeCommand
 
     private static IChatBackend Load(ServeSettings settings, string name, TextWriter log)
     {
-        var local = LocalModel.Open(settings.ModelPath, settings.Threads, log);
+        var local = LocalModel.Open(settings.ModelPath, settings.Threads, log, exact: settings.Exact);
         try
         {
             var engine = new InferenceEngine(local.Model, local.Tokenizer, new EngineOptions
@@ -125,7 +127,7 @@ public static class ServeCommand
 }
 
 /// <summary>Everything <c>kimi serve</c> was told.</summary>
-internal sealed record ServeSettings(string? ModelPath, ServerOptions Server, int ContextLength, int Threads, int Parallel, string? Alias)
+internal sealed record ServeSettings(string? ModelPath, ServerOptions Server, int ContextLength, int Threads, int Parallel, string? Alias, bool Exact = false)
 {
     public void Validate()
     {
