@@ -46,17 +46,4 @@ public class RunCommandTests
         int code = Program.BuildRoot().Parse(["run", "--model", "/nonexistent/model.gguf", "hello"]).Invoke();
         Assert.Equal(1, code);
     }
-
-    [Fact]
-    public void Bench_measures_prompt_and_generation_on_fresh_sessions()
-    {
-        var (model, network, _) = CliTestModel.Answering("x");
-        var rows = BenchCommand.Measure(model.Model, new BenchSettings(PromptTokens: 16, GeneratedTokens: 4, Repetitions: 2, Threads: 1));
-        Assert.Equal(["pp16", "tg4"], rows.Select(r => r.Test));
-        Assert.All(rows, r => Assert.True(r.Mean > 0));
-        // pp: warm-up + 2 runs of one 16-token call; tg: warm-up + 2 runs of 4 single-token calls.
-        Assert.Equal(3, network.Calls.Count(c => c.Tokens.Length == 16));
-        Assert.Equal(12, network.Calls.Count(c => c.Tokens.Length == 1));
-        Assert.Equal(0, network.OpenSessions);
-    }
 }
