@@ -45,6 +45,15 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
         return new Session(this, maxTokens);
     }
 
+    public long KvBytesPerToken => KimiSharp.Tests.Engine.TokenKvRunner.BytesPerToken;
+    public string KvIdentity => "scripted-server";
+
+    public IBatchRunner CreateBatchRunner(int maxTokens) => new KimiSharp.Tests.Engine.TokenKvRunner(VocabSize, maxTokens, (history, logits) =>
+    {
+        logits.Clear();
+        logits[Next([.. history])] = 30f;
+    }, _ => Interlocked.Increment(ref _forwardCalls));
+
     public void Dispose() { }
 
     private int Next(List<int> tokens)

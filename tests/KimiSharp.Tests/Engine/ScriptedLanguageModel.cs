@@ -35,6 +35,39 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
         return new Session(this, Interlocked.Increment(ref _sessions), maxTokens);
     }
 
+    public long KvBytesPerToken => TokenKvRunner.BytesPerToken;
+    public string KvIdentity { get; set; } = "scripted";
+
+    /// <summary>Batched steps: each output row gets the script's logits for that sequence's history (read from its cache).</summary>
+    public IBatchRunner CreateBatchRunner(int maxTokens) => new TokenKvRunner(vocabSize, maxTokens, Logits, OnStep);
+
+    private void OnStep(TokenKvRunner.Step step)
+    {
+        lock (Steps) Steps.Add(step);
+        int calls = Interlocked.Increment(ref _forwardCalls);
+        OnForward?.Invoke(calls);
+        if (Gate is { } gate)
+        {
+            Entered.Release();
+            gate.Wait();
+        }
+        if (ThrowOnForward is { } e) throw e;
+    }
+
+    private void Logits(IReadOnlyList<int> history, Span<float> logits)
+    {
+        if (FixedLogits is { } fixedLogits)
+        {
+            fixedLogits.CopyTo(logits);
+            return;
+        }
+        logits.Clear();
+        logits[_next(history)] = 20f;
+    }
+
+    /// <summary>Every batched step, in order.</summary>
+    public List<TokenKvRunner.Step> Steps { get; } = [];
+
     public void Dispose() { }
 
     private sealed class Session(ScriptedLanguageModel model, int id, int maxTokens) : IModelSession

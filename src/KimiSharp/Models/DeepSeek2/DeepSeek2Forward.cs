@@ -1,4 +1,5 @@
 using KimiSharp.Compute;
+using KimiSharp.Engine;
 using KimiSharp.Quants;
 
 namespace KimiSharp.Models.DeepSeek2;
@@ -7,12 +8,14 @@ namespace KimiSharp.Models.DeepSeek2;
 internal delegate void ForwardObserver(string name, ReadOnlySpan<float> values);
 
 /// <summary>
-/// The deepseek2 forward pass for a micro-batch of T tokens of one sequence, as llama.cpp's graph computes
-/// it (shapes beside each step; E embedding, H heads, Dn/Dr nope/rope head parts, R kv_lora_rank, Dv value head).
+/// The deepseek2 forward pass for a step of T tokens from one or more sequences, as llama.cpp's graph computes it for
+/// one (shapes beside each step; E embedding, H heads, Dn/Dr nope/rope head parts, R kv_lora_rank, Dv value head).
 /// </summary>
 internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool, bool batchInvariant = false,
-    bool matchRepacking = true, bool exact = false)
+    bool matchRepacking = true, bool exact = false, KvCacheType kvType = KvCacheType.F32)
 {
+    private readonly long _rowBytes = LatentRowFormat.RowBytes(kvType, c.LatentRowLength);
+
     /// <summary>
     /// llama.cpp's exact order everywhere (ModelOptions.Exact). When false, fast paths that differ from llama.cpp only by
     /// rounding may run instead (held to the bounds of llama.cpp's own defaults against its exact mode).
@@ -40,31 +43,49 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         Observer?.Invoke(layer < 0 ? name : $"{name}-{layer}", values);
 
     /// <summary>
-    /// Runs <paramref name="tokens"/> at positions start.. and writes logits: of every token
-    /// (logits.Length = T·vocab), of the last one (logits.Length = vocab) or of none (empty).
+    /// One step over several sequences: <paramref name="tokens"/> holds each segment's tokens in segment order, token i of
+    /// a segment at position Start+i of its own sequence. Every projection, norm and the MoE run over all the step's
+    /// tokens at once (an expert's weights are read once per step); only the core attention runs per segment, against
+    /// that segment's own paged cache. Logits rows are written in segment order (see <see cref="SegmentOutputs"/>).
+    /// With one segment this is exactly the single-sequence forward pass.
     /// </summary>
-    public void Run(ReadOnlySpan<int> tokens, int start, LatentKvCache cache, ForwardBuffers b, Span<float> logits)
+    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, ForwardBuffers b, Span<float> logits)
     {
         int t = tokens.Length, e = c.EmbeddingLength;
         var x = new Span<float>(b.X, t * e);                                    // [T, E] residual stream
-        bool all = !logits.IsEmpty && logits.Length == t * c.VocabSize;
-        int outputs = all ? t : logits.IsEmpty ? 0 : 1;                        // tokens whose logits are wanted
+        int outputs = Positions(segments, b);                                   // tokens whose logits are wanted
+        if (logits.Length != outputs * c.VocabSize)
+            throw new ArgumentException($"logits must hold {outputs} rows × vocab = {outputs * c.VocabSize} values, got {logits.Length}", nameof(logits));
 
         Embed(tokens, x);
-        RopeTables(start, t, b);
+        RopeTables(t, b);
         for (int il = 0; il < c.LayerCount; il++)
         {
             var layer = w.Layers[il];
             var h = new Span<float>(b.H, t * e);
             RmsNorm.Apply(x, Vec(layer.AttnNorm, e), c.RmsEps, h);             // [T, E]
             if (Observer != null) Observe("attn_norm", il, h);
-            Attention(layer, h, t, start, cache, b);                            // b.Proj = [T, E]
+            Attention(layer, h, t, segments, b);                                // b.Proj = [T, E]
 
-            // After the last layer's attention only the output tokens matter (llama.cpp's inp_out_ids): its FFN
-            // runs on those rows alone, which also sets the batch size its products are summed for.
-            int first = il == c.LayerCount - 1 ? t - outputs : 0, n = t - first;
-            var xs = x.Slice(first * e, n * e);
-            Add(xs, new Span<float>(b.Proj + (long)first * e, n * e));          // x += attn
+            // After the last layer's attention only the output tokens matter (llama.cpp's inp_out_ids): their rows move to
+            // the front and the FFN runs on them alone, which also sets the batch size its products are summed for.
+            int n = t;
+            if (il == c.LayerCount - 1)
+            {
+                n = outputs;
+                for (int j = 0; j < n; j++)
+                {
+                    int src = b.OutputRows[j];
+                    var row = x.Slice(j * e, e);
+                    if (src != j) x.Slice(src * e, e).CopyTo(row);
+                    Add(row, new Span<float>(b.Proj + (long)src * e, e));       // x += attn
+                }
+            }
+            else
+            {
+                Add(x, new Span<float>(b.Proj, t * e));                         // x += attn
+            }
+            var xs = x[..(n * e)];
             if (Observer != null) Observe("ffn_inp", il, xs);
             if (n == 0)
                 continue;
@@ -80,15 +101,35 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
             Add(xs, new Span<float>(b.Down, n * e));                            // x += ffn
             if (Observer != null) Observe("l_out", il, xs);
         }
+        foreach (var s in segments)
+            s.Kv.Advance(s.Start + s.TokenCount);
 
-        // Final norm and LM head, for all tokens or only the last (none for an empty span).
+        // Final norm and LM head for the output tokens (none when no segment wants logits).
         if (outputs == 0)
             return;
         var outIn = new Span<float>(b.H, outputs * e);
-        RmsNorm.Apply(x.Slice((t - outputs) * e, outputs * e), Vec(w.OutputNorm, e), c.RmsEps, outIn);
+        RmsNorm.Apply(x[..(outputs * e)], Vec(w.OutputNorm, e), c.RmsEps, outIn);
         if (Observer != null) Observe("result_norm", -1, outIn);
-        Mul(w.Output, outIn, outputs, logits[..(outputs * c.VocabSize)]);  // [outputs, vocab]
-        if (Observer != null) Observe("result_output", -1, logits[..(outputs * c.VocabSize)]);
+        Mul(w.Output, outIn, outputs, logits);                                  // [outputs, vocab]
+        if (Observer != null) Observe("result_output", -1, logits);
+    }
+
+    /// <summary>Each token's position in its sequence (b.Positions) and the step rows whose logits are wanted
+    /// (b.OutputRows, ascending); returns how many those are.</summary>
+    private static int Positions(ReadOnlySpan<BatchSegment> segments, ForwardBuffers b)
+    {
+        int i = 0, outputs = 0;
+        foreach (var s in segments)
+        {
+            for (int k = 0; k < s.TokenCount; k++)
+            {
+                b.Positions[i + k] = s.Start + k;
+                if (s.Outputs == SegmentOutputs.All || (s.Outputs == SegmentOutputs.Last && k == s.TokenCount - 1))
+                    b.OutputRows[outputs++] = i + k;
+            }
+            i += s.TokenCount;
+        }
+        return outputs;
     }
 
     private void Embed(ReadOnlySpan<int> tokens, Span<float> x)
@@ -105,15 +146,15 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         }
     }
 
-    private void RopeTables(int start, int t, ForwardBuffers b)
+    private void RopeTables(int t, ForwardBuffers b)
     {
         int half = c.RopeDim / 2;
         for (int i = 0; i < t; i++)
-            _rope.Table(start + i, new Span<float>(b.RopeCos + i * half, half), new Span<float>(b.RopeSin + i * half, half));
+            _rope.Table(b.Positions[i], new Span<float>(b.RopeCos + i * half, half), new Span<float>(b.RopeSin + i * half, half));
     }
 
     /// <summary>MLA attention in absorbed (latent) form; result in b.Proj.</summary>
-    private void Attention(LayerWeights layer, Span<float> h, int t, int start, LatentKvCache cache, ForwardBuffers b)
+    private void Attention(LayerWeights layer, Span<float> h, int t, ReadOnlySpan<BatchSegment> segments, ForwardBuffers b)
     {
         int e = c.EmbeddingLength, nh = c.HeadCount, dn = c.QkNopeDim, dr = c.RopeDim, dk = c.QkHeadDim;
         int r = c.KvLoraRank, dv = c.ValueHeadDim, row = c.LatentRowLength, half = dr / 2;
@@ -133,16 +174,22 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         }
         if (Observer != null) Observe("q", layer.Index, q);
 
-        // kv_a = KvA · h = [c (R) | k_pe (Dr)]; c ← RmsNorm(c); k_pe roped; row appended to the cache.
+        // kv_a = KvA · h = [c (R) | k_pe (Dr)]; c ← RmsNorm(c); k_pe roped; row stored in its sequence's cache.
         var kva = new Span<float>(b.KvA, t * row);
         Mul(layer.KvA, h, t, kva);
         if (Observer != null) Observe("kv_cmpr_pe", layer.Index, kva);
-        for (int i = 0; i < t; i++)
+        int first = 0;
+        foreach (var s in segments)
         {
-            var kvRow = kva.Slice(i * row, row);
-            RmsNorm.Apply(kvRow[..r], Vec(layer.KvANorm, r), c.RmsEps, kvRow[..r]);
-            _rope.Rotate(kvRow[r..], Table(b.RopeCos, i, half), Table(b.RopeSin, i, half));
-            cache.Write(layer.Index, start + i, kvRow);
+            var rows = Rows(s, layer.Index);
+            for (int i = first; i < first + s.TokenCount; i++)
+            {
+                var kvRow = kva.Slice(i * row, row);
+                RmsNorm.Apply(kvRow[..r], Vec(layer.KvANorm, r), c.RmsEps, kvRow[..r]);
+                _rope.Rotate(kvRow[r..], Table(b.RopeCos, i, half), Table(b.RopeSin, i, half));
+                LatentRowFormat.Write(kvType, kvRow, rows.Row(b.Positions[i]));
+            }
+            first += s.TokenCount;
         }
         if (Observer != null) Observe("Kcur", layer.Index, kva);
 
@@ -165,16 +212,14 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
                 _rope.Rotate(dst[r..], Table(b.RopeCos, i, half), Table(b.RopeSin, i, half));
             }
 
-        // o_lat[h, t] = softmax(kq_scale · Q·K) · C over the visible cache rows   [H, T, R]
-        float* keys = cache.Rows(layer.Index, start + t, b.KvDecoded, b.KvDecodedLength);
-        var job = new AttentionJob
-        {
-            Buffers = b.Scores, ScoresPerChunk = b.ScoresPerWorker, QFull = b.QFull, OLat = b.OLat, Keys = keys,
-            Tokens = t, Start = start, Heads = nh, Row = row, Latent = r, Scale = c.KqScale,
-            Rows = nh * t, Chunks = Math.Min(nh * t, b.ScoreChunks), BatchInvariant = batchInvariant,
-        };
+        // o_lat[h, t] = softmax(kq_scale · Q·K) · C over each sequence's visible cache rows   [H, T, R]
         if (Observer != null) Observe("Qcur", layer.Index, new Span<float>(b.QFull, t * nh * row));
-        pool.Run(job.Chunks, &AttendChunk, &job);
+        first = 0;
+        foreach (var s in segments)
+        {
+            AttendSegment(Rows(s, layer.Index), first, s.TokenCount, s.Start, t, b);
+            first += s.TokenCount;
+        }
         if (Observer != null) Observe("kqv", layer.Index, new Span<float>(b.OLat, nh * t * r));
 
         // o[h] = VB[h] · o_lat[h]                                             [H, T, Dv] → [T, H·Dv]
@@ -188,6 +233,35 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
 
         if (Observer != null) Observe("kqv_out", layer.Index, new Span<float>(b.AttnOut, t * nh * dv));
         Mul(layer.Output, new Span<float>(b.AttnOut, t * nh * dv), t, new Span<float>(b.Proj, t * e));
+    }
+
+    /// <summary>
+    /// The core attention of one sequence: its <paramref name="count"/> query rows (step tokens first.., at positions
+    /// start..) against its cache rows 0..start+count−1 (causal: token i sees rows up to start+i), written to
+    /// o_lat[h, first+i]. Inputs: b.QFull [T][H][R+Dr]; output b.OLat [H][T][R] (head stride <paramref name="stepTokens"/>·R).
+    /// </summary>
+    private void AttendSegment(in PagedRows cache, int first, int count, int start, int stepTokens, ForwardBuffers b)
+    {
+        int nh = c.HeadCount, row = c.LatentRowLength, visible = start + count;
+        b.EnsureAttention(visible);
+        for (int j = 0; j < visible; j++)
+            LatentRowFormat.Read(kvType, cache.Row(j), new Span<float>(b.KvDecoded + (long)j * row, row));
+        var job = new AttentionJob
+        {
+            Buffers = b.Scores, ScoresPerChunk = b.ScoresPerWorker, QFull = b.QFull + (long)first * nh * row,
+            OLat = b.OLat + (long)first * c.KvLoraRank, OLatHeadStride = (long)stepTokens * c.KvLoraRank, Keys = b.KvDecoded,
+            Tokens = count, Start = start, Heads = nh, Row = row, Latent = c.KvLoraRank, Scale = c.KqScale,
+            Rows = nh * count, Chunks = Math.Min(nh * count, b.ScoreChunks), BatchInvariant = batchInvariant,
+        };
+        pool.Run(job.Chunks, &AttendChunk, &job);
+    }
+
+    /// <summary>A segment's cache rows of one layer (a block holds its layers one after another).</summary>
+    private PagedRows Rows(in BatchSegment s, int layer)
+    {
+        var kv = s.Kv;
+        return new PagedRows(kv.Addresses, kv.BlockTokens, layer * kv.BlockTokens * _rowBytes, _rowBytes,
+            LatentRowFormat.ElementType(kvType), c.LatentRowLength, s.Start + s.TokenCount);
     }
 
     /// <summary>Dense SwiGLU FFN: Down · (silu(Gate·h) ⊙ Up·h); result in b.Down.</summary>
@@ -332,6 +406,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         public int ScoresPerChunk;
         public float* QFull;
         public float* OLat;
+        public long OLatHeadStride;
         public float* Keys;
         public int Tokens, Start, Heads, Row, Latent, Rows, Chunks;
         public float Scale;
@@ -348,7 +423,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         {
             int hd = task / job->Tokens, i = task % job->Tokens;
             LatentAttention.Attend(job->QFull + ((long)i * job->Heads + hd) * job->Row, job->Keys, job->Row,
-                job->Start + i + 1, job->Latent, job->Scale, scores, job->OLat + ((long)hd * job->Tokens + i) * job->Latent,
+                job->Start + i + 1, job->Latent, job->Scale, scores, job->OLat + hd * job->OLatHeadStride + (long)i * job->Latent,
                 batched: job->Tokens > 1 && !job->BatchInvariant);
         }
     }

@@ -14,6 +14,7 @@ public sealed class DeepSeek2Model : ILanguageModel
     private readonly WorkerPool _pool;
     private readonly DeepSeek2Forward _forward;
     private readonly GgufFile? _ownedFile;
+    private readonly Lazy<string> _identity;
 
     private DeepSeek2Model(GgufFile file, DeepSeek2Config config, DeepSeek2Weights weights, ModelOptions options, GgufFile? owned)
     {
@@ -24,7 +25,10 @@ public sealed class DeepSeek2Model : ILanguageModel
         _ownedFile = owned;
         _pool = new WorkerPool(options.Threads);
         _forward = new DeepSeek2Forward(config, weights, _pool, options.BatchInvariant, options.MatchLlamaCppRepacking,
-            options.Exact);
+            options.Exact, options.KvType);
+        _identity = new Lazy<string>(() =>
+            $"deepseek2;file={GgufFileIdentity.Compute(file)};kv={options.KvType};exact={options.Exact};" +
+            $"invariant={options.BatchInvariant};repack={options.MatchLlamaCppRepacking};yarn={options.YarnBetaFast}/{options.YarnBetaSlow}");
     }
 
     public DeepSeek2Config Config { get; }
@@ -38,7 +42,13 @@ public sealed class DeepSeek2Model : ILanguageModel
     public long OwnedBytes => _weights.OwnedBytes;
 
     /// <summary>KV cache bytes per token of context with the configured cache type.</summary>
-    public long KvCacheBytesPerToken => LatentKvCache.RowBytesFor(Options.KvType, Config.LatentRowLength) * Config.LayerCount;
+    public long KvCacheBytesPerToken => LatentRowFormat.RowBytes(Options.KvType, Config.LatentRowLength) * Config.LayerCount;
+
+    long ILanguageModel.KvBytesPerToken => KvCacheBytesPerToken;
+
+    /// <summary>The model file's identity (a hash of its headers and samples of every tensor), the cache type and the
+    /// options that change the cached values; computed on first use.</summary>
+    public string KvIdentity => _identity.Value;
 
     /// <summary>Builds the model over <paramref name="file"/> (which must outlive it).</summary>
     public static DeepSeek2Model Load(GgufFile file, ModelOptions options) => Load(file, options, owned: null);
@@ -67,10 +77,6 @@ public sealed class DeepSeek2Model : ILanguageModel
         if (options.MaxBatch < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxBatch, "MaxBatch must be at least 1");
         var config = DeepSeek2Config.FromMetadata(file.Metadata, options.YarnBetaFast, options.YarnBetaSlow);
-        if (options.KvType == KvCacheType.Q8_0 && config.LatentRowLength % 32 != 0)
-            throw new ModelLoadException(
-                $"a Q8_0 KV cache needs cache rows that are a multiple of 32 values; this model's rows have {config.LatentRowLength} " +
-                "(kv_lora_rank + rope dims); use an F32 or F16 cache");
         var weights = DeepSeek2Weights.Load(file, config);
         return new DeepSeek2Model(file, config, weights, options, owned);
     }
@@ -84,6 +90,9 @@ public sealed class DeepSeek2Model : ILanguageModel
     }
 
     IModelSession ILanguageModel.CreateSession(int maxTokens) => CreateSession(maxTokens);
+
+    /// <summary>Step scratch for batched forward passes of up to <paramref name="maxTokens"/> tokens over paged caches.</summary>
+    public IBatchRunner CreateBatchRunner(int maxTokens) => new DeepSeek2BatchRunner(this, maxTokens);
 
     /// <summary>One line for logs: shape, file size, own allocations, KV cache cost.</summary>
     public string Describe(int contextTokens) =>

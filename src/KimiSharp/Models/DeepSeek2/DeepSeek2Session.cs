@@ -2,36 +2,43 @@ using KimiSharp.Engine;
 
 namespace KimiSharp.Models.DeepSeek2;
 
-/// <summary>One sequence: its latent KV cache and the scratch its forward passes use. Not thread-safe.</summary>
+/// <summary>
+/// One sequence on its own: a paged latent KV cache from a private block pool (blocks taken as it grows, up to
+/// <see cref="MaxTokens"/>) and the scratch its forward passes use. The same batched forward pass the engine runs,
+/// with one segment. Not thread-safe.
+/// </summary>
 public sealed class DeepSeek2Session : IModelSession
 {
     private readonly DeepSeek2Model _model;
-    private readonly LatentKvCache _cache;
+    private readonly KvBlockPool _pool;
+    private readonly KvBlockTable _table;
     private readonly ForwardBuffers _buffers;
+    private readonly BatchSegment[] _segment = new BatchSegment[1];
     private bool _disposed;
 
     internal DeepSeek2Session(DeepSeek2Model model, int maxTokens)
     {
         _model = model;
-        var c = model.Config;
-        _cache = new LatentKvCache(c.LayerCount, maxTokens, c.LatentRowLength, model.Options.KvType);
+        MaxTokens = maxTokens;
+        _pool = new KvBlockPool(model.KvCacheBytesPerToken, (maxTokens + KvBlockPool.DefaultBlockTokens - 1) / KvBlockPool.DefaultBlockTokens);
+        _table = new KvBlockTable(_pool);
         try
         {
-            _buffers = new ForwardBuffers(c, Math.Min(model.Options.MaxBatch, maxTokens), maxTokens, model.Workers,
-                decodeCache: model.Options.KvType != KvCacheType.F32);
+            _buffers = new ForwardBuffers(model.Config, Math.Min(model.Options.MaxBatch, maxTokens), model.Workers);
         }
         catch
         {
-            _cache.Dispose();
+            _table.Dispose();
+            _pool.Dispose();
             throw;
         }
     }
 
-    public int Length { get; private set; }
-    public int MaxTokens => _cache.MaxTokens;
+    public int Length => _table.Length;
+    public int MaxTokens { get; }
 
-    /// <summary>Bytes held by this session's KV cache.</summary>
-    public long KvCacheBytes => _cache.Bytes;
+    /// <summary>Bytes held by this session's KV cache (whole blocks of <see cref="KvBlockPool.DefaultBlockTokens"/> tokens).</summary>
+    public long KvCacheBytes => _pool.Allocated * _pool.BlockBytes;
 
     /// <summary>Bytes of forward-pass scratch held by this session.</summary>
     public long ScratchBytes => _buffers.Bytes;
@@ -64,13 +71,16 @@ public sealed class DeepSeek2Session : IModelSession
         foreach (int id in tokens)
             if ((uint)id >= (uint)vocab)
                 throw new ArgumentOutOfRangeException(nameof(tokens), id, $"token id out of 0..{vocab - 1}");
+        if (!_table.TryReserve(tokens.Length))
+            throw new InvalidOperationException($"the session's KV pool cannot hold {Length + tokens.Length} tokens");
         for (int done = 0; done < tokens.Length;)
         {
             int n = Math.Min(_buffers.Capacity, tokens.Length - done);
             bool last = done + n == tokens.Length;
+            var outputs = all ? SegmentOutputs.All : last ? SegmentOutputs.Last : SegmentOutputs.None;
             var chunkLogits = all ? logits.Slice(done * vocab, n * vocab) : last ? logits : Span<float>.Empty;
-            _model.Forward.Run(tokens.Slice(done, n), Length, _cache, _buffers, chunkLogits);
-            Length += n;
+            _segment[0] = new BatchSegment(_table, Length, n, outputs);
+            _model.Forward.Run(tokens.Slice(done, n), _segment, _buffers, chunkLogits);
             done += n;
         }
     }
@@ -79,7 +89,7 @@ public sealed class DeepSeek2Session : IModelSession
     {
         if (length < 0 || length > Length)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"must be within 0..{Length}");
-        Length = length;
+        _table.Truncate(length);
     }
 
     public void Dispose()
@@ -88,6 +98,7 @@ public sealed class DeepSeek2Session : IModelSession
             return;
         _disposed = true;
         _buffers.Dispose();
-        _cache.Dispose();
+        _table.Dispose();
+        _pool.Dispose();
     }
 }

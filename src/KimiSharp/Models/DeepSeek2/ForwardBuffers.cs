@@ -3,14 +3,14 @@ using System.Runtime.InteropServices;
 namespace KimiSharp.Models.DeepSeek2;
 
 /// <summary>
-/// All scratch a session's forward pass needs for a micro-batch of up to <see cref="Capacity"/> tokens,
-/// allocated once when the session is created (native memory, freed on dispose).
+/// All scratch a forward pass needs for a step of up to <see cref="Capacity"/> tokens, allocated once (native memory,
+/// freed on dispose); the attention scratch grows with the longest context seen (<see cref="EnsureAttention"/>).
 /// </summary>
 internal sealed unsafe class ForwardBuffers : IDisposable
 {
     private readonly List<nint> _blocks = [];
 
-    public ForwardBuffers(DeepSeek2Config c, int capacity, int maxTokens, int workers, bool decodeCache)
+    public ForwardBuffers(DeepSeek2Config c, int capacity, int workers)
     {
         Capacity = capacity;
         int b = capacity, e = c.EmbeddingLength, h = c.HeadCount;
@@ -34,14 +34,10 @@ internal sealed unsafe class ForwardBuffers : IDisposable
         Down = Alloc(b * e);
         RopeCos = Alloc(b * c.RopeDim / 2);
         RopeSin = Alloc(b * c.RopeDim / 2);
+        Positions = (int*)AllocBytes(sizeof(int) * (long)b);
+        OutputRows = (int*)AllocBytes(sizeof(int) * (long)b);
         ScoreChunks = Math.Max(1, workers * 4);
-        ScoresPerWorker = Compute.LatentAttention.ScoreLength(maxTokens);
-        Scores = Alloc((long)ScoreChunks * ScoresPerWorker);
-        if (decodeCache)
-        {
-            KvDecodedLength = (long)maxTokens * c.LatentRowLength;
-            KvDecoded = Alloc(KvDecodedLength);
-        }
+        _rowLength = c.LatentRowLength;
         if (c.ExpertCount > 0)
         {
             int k = c.ExpertUsedCount;
@@ -85,12 +81,43 @@ internal sealed unsafe class ForwardBuffers : IDisposable
     public float* Down { get; }
     public float* RopeCos { get; }
     public float* RopeSin { get; }
-    public float* Scores { get; }
-    public int ScoresPerWorker { get; }
+    /// <summary>Each token's position in its own sequence.</summary>
+    public int* Positions { get; }
+    /// <summary>Step rows whose logits are wanted, ascending.</summary>
+    public int* OutputRows { get; }
+    public float* Scores { get; private set; }
+    public int ScoresPerWorker { get; private set; }
     /// <summary>Independent score scratch rows (attention work is split into this many chunks at most).</summary>
     public int ScoreChunks { get; }
-    public float* KvDecoded { get; }
-    public long KvDecodedLength { get; }
+    /// <summary>One sequence's cache rows of one layer decoded to contiguous floats, [visible][row].</summary>
+    public float* KvDecoded { get; private set; }
+    public long KvDecodedLength { get; private set; }
+
+    private readonly int _rowLength;
+    private int _attentionRows;
+
+    /// <summary>Grows the attention scratch (scores, decoded rows) to hold <paramref name="visible"/> cache rows.</summary>
+    public void EnsureAttention(int visible)
+    {
+        if (visible <= _attentionRows)
+            return;
+        int rows = Math.Max(visible, Math.Min(2 * _attentionRows, int.MaxValue / 2));
+        FreeAttention();
+        ScoresPerWorker = Compute.LatentAttention.ScoreLength(rows);
+        Scores = (float*)NativeMemory.AlignedAlloc((nuint)((long)ScoreChunks * ScoresPerWorker * sizeof(float)), 64);
+        KvDecodedLength = (long)rows * _rowLength;
+        KvDecoded = (float*)NativeMemory.AlignedAlloc((nuint)(KvDecodedLength * sizeof(float)), 64);
+        _attentionRows = rows;
+    }
+
+    private void FreeAttention()
+    {
+        if (Scores != null) NativeMemory.AlignedFree(Scores);
+        if (KvDecoded != null) NativeMemory.AlignedFree(KvDecoded);
+        Scores = null;
+        KvDecoded = null;
+        _attentionRows = 0;
+    }
     public float* RouterLogits { get; }
     public float* Selection { get; }
     public float* ExpertWeights { get; }
@@ -112,7 +139,10 @@ internal sealed unsafe class ForwardBuffers : IDisposable
     public float* SlotOutputs { get; }
     public float* Shared { get; }
 
-    public long Bytes { get; private set; }
+    /// <summary>Bytes held (the attention scratch at its current size included).</summary>
+    public long Bytes => _fixedBytes + ((long)ScoreChunks * ScoresPerWorker + KvDecodedLength) * sizeof(float);
+
+    private long _fixedBytes;
 
     private float* Alloc(long floats) => (float*)AllocBytes(floats * sizeof(float));
 
@@ -120,7 +150,7 @@ internal sealed unsafe class ForwardBuffers : IDisposable
     {
         void* p = NativeMemory.AllocZeroed((nuint)Math.Max(bytes, 1));
         _blocks.Add((nint)p);
-        Bytes += bytes;
+        _fixedBytes += bytes;
         return p;
     }
 
@@ -129,5 +159,6 @@ internal sealed unsafe class ForwardBuffers : IDisposable
         foreach (var p in _blocks)
             NativeMemory.Free((void*)p);
         _blocks.Clear();
+        FreeAttention();
     }
 }

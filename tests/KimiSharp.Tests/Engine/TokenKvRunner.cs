@@ -1,0 +1,60 @@
+using KimiSharp.Engine;
+
+namespace KimiSharp.Tests.Engine;
+
+/// <summary>
+/// A fake batched step for scripted models: its "KV cache" holds the token ids themselves (4 bytes a token), so each
+/// sequence's history is read back from its own paged cache. A wrong block table, a shared block written through or a
+/// prefix attached to the wrong sequence shows up as a wrong history, and so as a wrong next token.
+/// </summary>
+internal sealed unsafe class TokenKvRunner(int vocab, int maxTokens, Action<IReadOnlyList<int>, Span<float>> logitsFor,
+    Action<TokenKvRunner.Step>? onRun = null) : IBatchRunner
+{
+    public const long BytesPerToken = 4;
+
+    /// <summary>What one Run call held: each segment's new tokens and start position.</summary>
+    public sealed record Step(IReadOnlyList<(int Start, int[] Tokens)> Segments);
+
+    public int MaxTokens => maxTokens;
+
+    public bool Disposed { get; private set; }
+
+    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, Span<float> logits)
+    {
+        Assert.False(Disposed);
+        BatchSegments.Validate(tokens, segments, logits, maxTokens, vocab, BytesPerToken);
+        var seen = new List<(int, int[])>();
+        int offset = 0;
+        foreach (var s in segments)
+        {
+            seen.Add((s.Start, tokens.Slice(offset, s.TokenCount).ToArray()));
+            offset += s.TokenCount;
+        }
+        onRun?.Invoke(new Step(seen));
+
+        offset = 0;
+        int row = 0;
+        foreach (var s in segments)
+        {
+            for (int i = 0; i < s.TokenCount; i++)
+                *(int*)Row(s.Kv, s.Start + i) = tokens[offset + i];
+            for (int i = 0; i < s.TokenCount; i++)
+            {
+                bool wanted = s.Outputs == SegmentOutputs.All || (s.Outputs == SegmentOutputs.Last && i == s.TokenCount - 1);
+                if (!wanted) continue;
+                var history = new int[s.Start + i + 1];
+                for (int p = 0; p < history.Length; p++)
+                    history[p] = *(int*)Row(s.Kv, p);
+                logitsFor(history, logits.Slice(row++ * vocab, vocab));
+            }
+            offset += s.TokenCount;
+        }
+        foreach (var s in segments)
+            s.Kv.Advance(s.Start + s.TokenCount);
+    }
+
+    private static byte* Row(KvBlockTable kv, int position) =>
+        (byte*)kv.Addresses[position / kv.BlockTokens] + position % kv.BlockTokens * BytesPerToken;
+
+    public void Dispose() => Disposed = true;
+}
