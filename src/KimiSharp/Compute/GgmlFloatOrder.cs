@@ -4,8 +4,10 @@ using System.Runtime.Intrinsics;
 namespace KimiSharp.Compute;
 
 /// <summary>
-/// F32 reductions in exactly the order ggml-cpu's AVX-512 build performs them, so attention reproduces llama.cpp's
-/// results bit for bit (a sum's rounding depends on its order; the MoE router then amplifies any difference).
+/// F32 reductions in exactly the order ggml-cpu performs them, so attention reproduces llama.cpp's results bit for bit
+/// (a sum's rounding depends on its order; the MoE router then amplifies any difference). The public entry points
+/// follow the build LLamaSharp loads here (<see cref="Quants.GgmlCpuVariant"/>): this file is the AVX-512 build's order,
+/// the other part the AVX2 build's.
 /// A 16-lane register is held as two <see cref="Vector256{T}"/> halves (lanes 0–7 and 8–15): element-wise FMA and
 /// add round the same either way, and the pair runs on AVX2 machines too.
 /// <list type="bullet">
@@ -18,7 +20,7 @@ namespace KimiSharp.Compute;
 /// double; a tail shorter than 16 uses libm expf.</item>
 /// </list>
 /// </summary>
-public static unsafe class GgmlFloatOrder
+public static unsafe partial class GgmlFloatOrder
 {
     // ggml_v_expf's constants (hexadecimal float literals in C): 1.5·2²³, log2 e, ln 2 in two parts, polynomial.
     private static readonly float C5 = BitConverter.Int32BitsToSingle(0x3C072010); // 0x1.0e4020p-7
@@ -57,8 +59,12 @@ public static unsafe class GgmlFloatOrder
         return (u.GetElement(0) + u.GetElement(2)) + (u.GetElement(1) + u.GetElement(3));
     }
 
-    /// <summary>ggml_vec_dot_f32: Σ x[i]·y[i] in ggml's order (see the class summary).</summary>
-    public static float Dot(float* x, float* y, int n)
+    /// <summary>ggml_vec_dot_f32: Σ x[i]·y[i] in the order of the ggml build loaded here (see the class summary).</summary>
+    public static float Dot(float* x, float* y, int n) =>
+        Quants.GgmlCpuVariant.Avx2 ? DotAvx2Build(x, y, n) : DotAvx512Build(x, y, n);
+
+    /// <summary>ggml_vec_dot_f32 of the AVX-512 build (see the class summary).</summary>
+    public static float DotAvx512Build(float* x, float* y, int n)
     {
         int np = n & ~(DotStep - 1);
         if (Vector512.IsHardwareAccelerated && np > 0)
@@ -113,8 +119,15 @@ public static unsafe class GgmlFloatOrder
         return sum;
     }
 
-    /// <summary>tinyBLAS's F32 dot: one 16-lane FMA accumulator over n (a multiple of 16), then the lane reduction.</summary>
-    public static float DotOneAccumulator(float* x, float* y, int n)
+    /// <summary>Lanes of tinyBLAS's accumulator in the build loaded here: n of a tinyBLAS product must be a multiple of it.</summary>
+    public static int TinyBlasLanes => Quants.GgmlCpuVariant.Avx2 ? Avx2Lanes : Lanes;
+
+    /// <summary>tinyBLAS's F32 dot in the build loaded here (n a multiple of <see cref="TinyBlasLanes"/>).</summary>
+    public static float DotOneAccumulator(float* x, float* y, int n) =>
+        Quants.GgmlCpuVariant.Avx2 ? DotOneAccumulatorAvx2Build(x, y, n) : DotOneAccumulatorAvx512Build(x, y, n);
+
+    /// <summary>tinyBLAS's F32 dot in the AVX-512 build: one 16-lane FMA accumulator over n (a multiple of 16), then the lane reduction.</summary>
+    public static float DotOneAccumulatorAvx512Build(float* x, float* y, int n)
     {
         if (n % Lanes != 0)
             throw new ArgumentException($"n must be a multiple of {Lanes}, got {n}", nameof(n));
@@ -135,19 +148,23 @@ public static unsafe class GgmlFloatOrder
         return ReduceLanes(lo, hi);
     }
 
+    /// <summary>ggml_vec_soft_max_f32 of the build loaded here: y[i] = exp(x[i] − max); returns Σ y in double. x and y may alias.</summary>
+    public static double SoftmaxExp(float* y, float* x, float max, int n) =>
+        Quants.GgmlCpuVariant.Avx2 ? SoftmaxExpAvx2Build(y, x, max, n) : SoftmaxExpAvx512Build(y, x, max, n);
+
     /// <summary>
-    /// ggml_vec_soft_max_f32: y[i] = exp(x[i] − max); returns Σ y in double, summed per 16-lane chunk
+    /// ggml_vec_soft_max_f32 of the AVX-512 build: y[i] = exp(x[i] − max); returns Σ y in double, summed per 16-lane chunk
     /// (chunk reduced in float first). x and y may alias.
     /// </summary>
-    public static double SoftmaxExp(float* y, float* x, float max, int n)
+    public static double SoftmaxExpAvx512Build(float* y, float* x, float max, int n)
     {
         int i = 0;
         double sum = 0;
         var vmax = Vector256.Create(max);
         for (; i + Lanes - 1 < n; i += Lanes)
         {
-            var lo = Exp(Vector256.Load(x + i) - vmax);
-            var hi = Exp(Vector256.Load(x + i + 8) - vmax);
+            var lo = ExpAvx512Build(Vector256.Load(x + i) - vmax);
+            var hi = ExpAvx512Build(Vector256.Load(x + i + 8) - vmax);
             lo.Store(y + i);
             hi.Store(y + i + 8);
             sum += ReduceLanes(lo, hi);
@@ -162,24 +179,13 @@ public static unsafe class GgmlFloatOrder
     }
 
     /// <summary>
-    /// ggml_v_expf, lane-wise: n = round(x·log2 e); b = x − n·ln2 (ln2 split in two parts); a degree-5 polynomial
+    /// ggml_v_expf of the AVX-512 build, lane-wise: n = round(x·log2 e); b = x − n·ln2 (ln2 split in two parts); a degree-5 polynomial
     /// j ≈ eᵇ; result j·2ⁿ; |n| &gt; 192 gives +∞ (n &gt; 0) or 0.
     /// </summary>
-    public static Vector256<float> Exp(Vector256<float> x)
+    public static Vector256<float> ExpAvx512Build(Vector256<float> x)
     {
-        var r = Vector256.Create(RoundingBias);
-        var z = Fma256(x, Vector256.Create(Log2E), r);
-        var n = z - r;
-        var b = Fma256(-n, Vector256.Create(Ln2Low),
-            Fma256(-n, Vector256.Create(Ln2High), x));
-        var u = b * b;
-        var j = Fma256(
-            Fma256(
-                Fma256(Vector256.Create(C5), b, Vector256.Create(C4)),
-                u,
-                Fma256(Vector256.Create(C3), b, Vector256.Create(C2))),
-            u,
-            Fma256(Vector256.Create(C1), b, Vector256<float>.One));
+        var (_, n, b) = ExpArgument(x);
+        var j = ExpPolynomial(b, Fma256(Vector256.Create(C1), b, Vector256<float>.One));
         var res = ScaleByPowerOfTwo(j, n);
         var outOfRange = Vector256.GreaterThan(Vector256.Abs(n), Vector256.Create(192f));
         if (outOfRange == Vector256<float>.Zero)
@@ -187,6 +193,36 @@ public static unsafe class GgmlFloatOrder
         var alt = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(n, Vector256<float>.Zero),
             Vector256<float>.Zero, Vector256.Create(float.PositiveInfinity));
         return Vector256.ConditionalSelect(outOfRange, alt, res);
+    }
+
+    /// <summary>
+    /// ggml_v_expf's argument reduction (both builds): z = x·log2 e + 1.5·2²³ (n in its low mantissa bits), n = z − 1.5·2²³,
+    /// b = x − n·ln2 with ln2 in two parts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Z, Vector256<float> N, Vector256<float> B) ExpArgument(Vector256<float> x)
+    {
+        var r = Vector256.Create(RoundingBias);
+        var z = Fma256(x, Vector256.Create(Log2E), r);
+        var n = z - r;
+        var b = Fma256(-n, Vector256.Create(Ln2Low),
+            Fma256(-n, Vector256.Create(Ln2High), x));
+        return (z, n, b);
+    }
+
+    /// <summary>ggml_v_expf's polynomial ((c5·b + c4)·u + (c3·b + c2))·u + <paramref name="linear"/>, u = b² (the linear
+    /// term is c1·b + 1 in the AVX-512 build, c1·b in the AVX2 build).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpPolynomial(Vector256<float> b, Vector256<float> linear)
+    {
+        var u = b * b;
+        return Fma256(
+            Fma256(
+                Fma256(Vector256.Create(C5), b, Vector256.Create(C4)),
+                u,
+                Fma256(Vector256.Create(C3), b, Vector256.Create(C2))),
+            u,
+            linear);
     }
 
     /// <summary>

@@ -7,9 +7,9 @@ namespace KimiSharp.Compute;
 /// s_j = scale·(q · k_j) for the visible rows j, p = softmax(s), out = Σ_j p_j · k_j[0..valueLength).
 /// The value of row j is the first <c>valueLength</c> values of its key row (the normalised latent).
 /// <para>
-/// Every sum runs in llama.cpp's order (<see cref="GgmlFloatOrder"/>), with its KV view padded to a multiple of 256
-/// rows: masked rows are −∞ scores and zero weights, so they change no sum, but they make every visible row part of
-/// a full 16-lane chunk. q·k is ggml_vec_dot_f32; the softmax is ggml's; the weighted sum of values is
+/// Every sum runs in llama.cpp's order (<see cref="GgmlFloatOrder"/>, of the ggml build loaded here), with its KV view
+/// padded to a multiple of 256 rows: masked rows are −∞ scores and zero weights, so they change no sum, but they make
+/// every visible row part of a full register-wide chunk. q·k is ggml_vec_dot_f32; the softmax is ggml's; the weighted sum of values is
 /// ggml_vec_dot_f32 over the rows for a single token and tinyBLAS's one-accumulator order for a batch
 /// (<paramref name="batched"/>), because llama.cpp's mat-mul takes its llamafile path only for two or more tokens.
 /// </para>
@@ -45,18 +45,34 @@ public static unsafe class LatentAttention
             float inv = (float)(1.0 / GgmlFloatOrder.SoftmaxExp(s, s, max, padded));
             for (int j = 0; j < visible; j++)
                 s[j] *= inv;
-            WeightedValues(s, keys, rowLength, visible, valueLength, output, batched ? GgmlFloatOrder.Lanes : GgmlFloatOrder.DotStep);
+            var order = Quants.GgmlCpuVariant.Avx2
+                ? batched ? SlotOrder.TinyBlasAvx2Build : SlotOrder.VecDotAvx2Build
+                : batched ? SlotOrder.TinyBlasAvx512Build : SlotOrder.VecDotAvx512Build;
+            WeightedValues(s, keys, rowLength, visible, valueLength, output, order);
         }
     }
 
     /// <summary>
-    /// out[d] = Σ_j p_j·k_j[d], each column summed as ggml would sum it as a dot product over j: row j goes to
-    /// accumulator slot j mod <paramref name="slots"/> (16 lanes for tinyBLAS; 64 = four accumulators of 16 lanes for
-    /// ggml_vec_dot_f32, whose rows beyond the last full 64 are the zero-weight padding). Slots are combined
-    /// (a0+a2)+(a1+a3) across accumulators and then lanes by halving. Vectorised across d, 8 columns at a time.
+    /// How ggml sums the weighted values: as vec_dot_f32 over the rows (one token) or tinyBLAS (a batch), in the AVX-512
+    /// build (16 lanes) or the AVX2 build (8 lanes). The value is the number of accumulator slots (see <see cref="WeightedValues"/>).
     /// </summary>
-    private static void WeightedValues(float* p, float* keys, int rowLength, int visible, int valueLength, float* output, int slots)
+    private enum SlotOrder
     {
+        TinyBlasAvx2Build = 8,
+        TinyBlasAvx512Build = 16,
+        VecDotAvx2Build = 32,
+        VecDotAvx512Build = 64,
+    }
+
+    /// <summary>
+    /// out[d] = Σ_j p_j·k_j[d], each column summed as ggml would sum it as a dot product over j: row j goes to
+    /// accumulator slot j mod slots (the lanes of tinyBLAS's one accumulator, or the four accumulators × lanes of
+    /// ggml_vec_dot_f32, whose rows beyond the last full step are the zero-weight padding), then the slots are reduced
+    /// in that kernel's order (<see cref="ReduceSlots"/>). Vectorised across d, 8 columns at a time.
+    /// </summary>
+    private static void WeightedValues(float* p, float* keys, int rowLength, int visible, int valueLength, float* output, SlotOrder order)
+    {
+        int slots = (int)order;
         var acc = stackalloc Vector256<float>[GgmlFloatOrder.DotStep];
         int d = 0;
         for (; d + 8 <= valueLength; d += 8)
@@ -83,36 +99,46 @@ public static unsafe class LatentAttention
                     a2 = GgmlFloatOrder.Fma256(Vector256.Load(column + (long)(j + 2) * rowLength), Vector256.Create(p[j + 2]), a2);
                 acc[k0] = a0; acc[k0 + 1] = a1; acc[k0 + 2] = a2; acc[k0 + 3] = a3;
             }
-            CombineSlots(acc, slots);
-            // Lane halving over the 16 slots 0..15 (each a Vector256 of 8 columns).
-            for (int width = 8; width >= 1; width /= 2)
-                for (int k = 0; k < width; k++)
-                    acc[k] += acc[k + width];
-            acc[0].Store(output + d);
+            ReduceSlots(acc, order).Store(output + d);
         }
-        var lane = stackalloc float[GgmlFloatOrder.DotStep];
         for (; d < valueLength; d++)
         {
+            // a last column on its own: the same sums in lane 0
             for (int k = 0; k < slots; k++)
-                lane[k] = 0;
+                acc[k] = Vector256<float>.Zero;
             for (int j = 0; j < visible; j++)
-                lane[j & (slots - 1)] = MathF.FusedMultiplyAdd(keys[(long)j * rowLength + d], p[j], lane[j & (slots - 1)]);
-            if (slots == GgmlFloatOrder.DotStep)
-                for (int k = 0; k < 16; k++)
-                    lane[k] = (lane[k] + lane[k + 32]) + (lane[k + 16] + lane[k + 48]);
-            for (int width = 8; width >= 1; width /= 2)
-                for (int k = 0; k < width; k++)
-                    lane[k] += lane[k + width];
-            output[d] = lane[0];
+                acc[j & (slots - 1)] = GgmlFloatOrder.Fma256(Vector256.CreateScalar(keys[(long)j * rowLength + d]), Vector256.Create(p[j]), acc[j & (slots - 1)]);
+            output[d] = ReduceSlots(acc, order).ToScalar();
         }
     }
 
-    /// <summary>For 64 slots (four accumulators of 16 lanes): slot k ← (a0+a2)+(a1+a3) lane k, k &lt; 16.</summary>
-    private static void CombineSlots(Vector256<float>* acc, int slots)
+    /// <summary>
+    /// The slots reduced column-wise in the kernel's order. AVX-512 vec_dot: slot k ← (a0+a2)+(a1+a3) lane k (k &lt; 16),
+    /// then lane halving i+8, i+4, i+2, i+1 (tinyBLAS: the halving only). AVX2 vec_dot: lane k ← (a0+a2)+(a1+a3) (k &lt; 8),
+    /// t_i = v_i + v_{i+4}, then (t0+t1)+(t2+t3); AVX2 tinyBLAS: t_i = v_i + v_{i+4}, then (t0+t2)+(t1+t3).
+    /// </summary>
+    private static Vector256<float> ReduceSlots(Vector256<float>* acc, SlotOrder order)
     {
-        if (slots != GgmlFloatOrder.DotStep)
-            return;
-        for (int k = 0; k < 16; k++)
-            acc[k] = (acc[k] + acc[k + 32]) + (acc[k + 16] + acc[k + 48]);
+        switch (order)
+        {
+            case SlotOrder.VecDotAvx512Build or SlotOrder.TinyBlasAvx512Build:
+                if (order == SlotOrder.VecDotAvx512Build)
+                    for (int k = 0; k < 16; k++)
+                        acc[k] = (acc[k] + acc[k + 32]) + (acc[k + 16] + acc[k + 48]);
+                for (int width = 8; width >= 1; width /= 2)
+                    for (int k = 0; k < width; k++)
+                        acc[k] += acc[k + width];
+                return acc[0];
+            case SlotOrder.VecDotAvx2Build:
+                for (int k = 0; k < 8; k++)
+                    acc[k] = (acc[k] + acc[k + 16]) + (acc[k + 8] + acc[k + 24]);
+                for (int k = 0; k < 4; k++)
+                    acc[k] += acc[k + 4];
+                return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+            default:
+                for (int k = 0; k < 4; k++)
+                    acc[k] += acc[k + 4];
+                return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+        }
     }
 }

@@ -167,13 +167,13 @@ public static unsafe class MatMul
     /// <summary>
     /// Whether llama.cpp (ggml-cpu with llamafile's sgemm) would compute this product with tinyBLAS rather than vec_dot,
     /// in an order that differs from the type's vec_dot: a plain (not MoE-indexed) mat-mul of two or more tokens with
-    /// F32/F16/BF16 weights (columns a multiple of 16, rows a multiple of 4; one 16-lane accumulator) or IQ4_NL weights (one
-    /// 8-lane accumulator where its vec_dot keeps two). Q4_0/Q5_0/Q8_0 also take tinyBLAS there, in their vec_dot's order.
+    /// F32/F16/BF16 weights (columns a multiple of the build's register width, 16 or 8 lanes, rows a multiple of 4; one
+    /// accumulator register) or IQ4_NL weights (one 8-lane accumulator where its vec_dot keeps two). Q4_0/Q5_0/Q8_0 also take tinyBLAS there, in their vec_dot's order.
     /// </summary>
     internal static bool UsesTinyBlasOrder(GgmlType type, int rows, int cols, int tokens, bool indexed) =>
         !indexed && tokens >= 2 && Simd.Best >= SimdLevel.Avx2 && type switch
         {
-            GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => cols % GgmlFloatOrder.Lanes == 0 && rows % 4 == 0,
+            GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => cols % GgmlFloatOrder.TinyBlasLanes == 0 && rows % 4 == 0,
             GgmlType.IQ4_NL => true,
             _ => false,
         };

@@ -2,7 +2,7 @@ namespace KimiSharp.Compute;
 
 /// <summary>
 /// Numerically stable softmax as ggml_soft_max computes it: x·scale, subtract the max, exponentials by ggml's vector
-/// exp 16 at a time summed in double (<see cref="GgmlFloatOrder.SoftmaxExp"/>), then × (float)(1/sum).
+/// exp a register at a time summed in double (<see cref="GgmlFloatOrder.SoftmaxExp"/>), then × (float)(1/sum).
 /// </summary>
 public static unsafe class Softmax
 {

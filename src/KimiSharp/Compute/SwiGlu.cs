@@ -3,9 +3,10 @@ using System.Runtime.Intrinsics;
 namespace KimiSharp.Compute;
 
 /// <summary>
-/// SwiGLU gate: y = silu(g) ⊙ u with silu(z) = z / (1 + e^(−z)), computed as ggml_vec_swiglu_f32 does per row:
-/// 16 values at a time with ggml's vector exp (<see cref="GgmlFloatOrder.Exp"/>), the row's last n mod 16 with libm
-/// expf, so results are bit-identical to llama.cpp's.
+/// SwiGLU gate: y = silu(g) ⊙ u with silu(z) = z / (1 + e^(−z)), computed as ggml_vec_swiglu_f32 does per row in
+/// the build loaded here (<see cref="Quants.GgmlCpuVariant"/>): 16 values at a time with the AVX-512 build's vector exp
+/// (<see cref="GgmlFloatOrder.ExpAvx512Build"/>) or 8 at a time with the AVX2 build's (<see cref="GgmlFloatOrder.ExpAvx2Build"/>),
+/// the row's last n mod 16 (or 8) with libm expf, so results are bit-identical to llama.cpp's.
 /// </summary>
 public static unsafe class SwiGlu
 {
@@ -32,10 +33,21 @@ public static unsafe class SwiGlu
     private static void ApplyRow(float* g, float* u, int n)
     {
         int i = 0;
-        for (; i + GgmlFloatOrder.Lanes <= n; i += GgmlFloatOrder.Lanes)
+        if (Quants.GgmlCpuVariant.Avx2)
         {
-            SiluTimes(g + i, u + i);
-            SiluTimes(g + i + 8, u + i + 8);
+            for (; i + GgmlFloatOrder.Avx2Lanes <= n; i += GgmlFloatOrder.Avx2Lanes)
+            {
+                var x = Vector256.Load(g + i);
+                (x / (Vector256<float>.One + GgmlFloatOrder.ExpAvx2Build(Vector256<float>.Zero - x)) * Vector256.Load(u + i)).Store(g + i);
+            }
+        }
+        else
+        {
+            for (; i + GgmlFloatOrder.Lanes <= n; i += GgmlFloatOrder.Lanes)
+            {
+                SiluTimes(g + i, u + i);
+                SiluTimes(g + i + 8, u + i + 8);
+            }
         }
         for (; i < n; i++)
             g[i] = Silu(g[i]) * u[i];
@@ -45,7 +57,7 @@ public static unsafe class SwiGlu
     private static void SiluTimes(float* g, float* u)
     {
         var x = Vector256.Load(g);
-        var silu = x / (Vector256<float>.One + GgmlFloatOrder.Exp(Vector256<float>.Zero - x));
+        var silu = x / (Vector256<float>.One + GgmlFloatOrder.ExpAvx512Build(Vector256<float>.Zero - x));
         (silu * Vector256.Load(u)).Store(g);
     }
 }

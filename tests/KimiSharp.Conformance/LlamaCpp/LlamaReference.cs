@@ -54,12 +54,20 @@ public sealed class LlamaReference : IDisposable
     }
 
     /// <summary>
-    /// Whether LLamaSharp loads llama.cpp's AVX-512 build on this machine (it picks the variant from .NET's view of the
-    /// CPU: AVX-512 F, BW, DQ and VL).
+    /// Whether LLamaSharp loads the llama.cpp build whose order our exact kernels reproduce on this machine: it picks the
+    /// native variant from .NET's view of the CPU (AVX-512 F, BW, DQ and VL → avx512; else AVX2 → avx2), as
+    /// <see cref="KimiSharp.Quants.Simd.Best"/> and so <see cref="KimiSharp.Quants.GgmlCpuVariant"/> do. Not on CPUs
+    /// without AVX2 (its avx/noavx builds are not reproduced).
     /// </summary>
-    public static bool IsAvx512Build =>
-        System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported
-        && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported && System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported;
+    public static bool IsReproducedBuild => KimiSharp.Quants.Simd.Best >= KimiSharp.Quants.SimdLevel.Avx2;
+
+    /// <summary>Which llama.cpp build LLamaSharp loads here, for test output.</summary>
+    public static string BuildName => KimiSharp.Quants.Simd.Best switch
+    {
+        KimiSharp.Quants.SimdLevel.Avx512 => "avx512",
+        KimiSharp.Quants.SimdLevel.Avx2 => "avx2",
+        _ => "avx/noavx",
+    };
 
     /// <summary>Vocabulary size as llama.cpp sees it (rows of the logits).</summary>
     public int VocabSize { get; }

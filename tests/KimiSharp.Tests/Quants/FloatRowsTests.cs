@@ -13,9 +13,6 @@ public unsafe class FloatRowsTests
     private static readonly int[] Lengths = [64, 100, 63, 4096, 4096 + 37, 64 * 7 + 1, 1024 + 48];
     private static readonly int[] RowCounts = [1, 2, 3, 4, 5, 7, 9, 13];
 
-    /// <summary>Whether ggml's AVX-512 build (the order reproduced) is the oracle here.</summary>
-    private static bool OracleIsAvx512 => GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal);
-
     [Theory]
     [InlineData(GgmlType.F16)]
     [InlineData(GgmlType.BF16)]
@@ -120,7 +117,7 @@ public unsafe class FloatRowsTests
                 float single = codec.VecDot(pw + r * stride, pa, n);
                 Assert.True(BitConverter.SingleToUInt32Bits(single) == ours,
                     $"{t} n={n}: row {r} of {rows}: VecDotRows {y[r]:R} ({ours:X8}), VecDot {single:R}");
-                if (OracleIsAvx512 && Simd.Best >= SimdLevel.Avx512)
+                if (GgmlOracle.IsReproducedBuild)
                 {
                     float ggml = GgmlOracle.VecDot(t, pw + r * stride, pa, n);
                     Assert.True(BitConverter.SingleToUInt32Bits(ggml) == ours,

@@ -19,6 +19,16 @@ public static unsafe class GgmlOracle
     /// <summary>The folder the native libraries were loaded from (avx512 / avx2 / avx / noavx variant).</summary>
     public static string LibraryDirectory => Lib.Value.Directory;
 
+    /// <summary>Whether the library loaded here is ggml's AVX-512 build.</summary>
+    public static bool IsAvx512Build => LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Whether the library loaded here is the build whose float order our exact kernels reproduce on this CPU
+    /// (<see cref="GgmlCpuVariant"/>: the avx512 build on AVX-512 hosts, the avx2 build on AVX2-only ones).
+    /// </summary>
+    public static bool IsReproducedBuild =>
+        Simd.Best >= SimdLevel.Avx2 && LibraryDirectory.EndsWith(GgmlCpuVariant.Avx2 ? "avx2" : "avx512", StringComparison.Ordinal);
+
     /// <summary>ggml's to_float for <paramref name="type"/> over n elements.</summary>
     public static float[] Dequantize(GgmlType type, ReadOnlySpan<byte> bytes, int n)
     {
@@ -114,6 +124,106 @@ public static unsafe class GgmlOracle
             return fn(x.Length, py, px, max);
     }
 
+    /// <summary>ggml-cpu's ggml_vec_swiglu_f32 (exported): y = silu(x) ⊙ g over n floats.</summary>
+    public static void VecSwiGluF32(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> y)
+    {
+        if (x.Length != g.Length || y.Length != x.Length)
+            throw new ArgumentException("x, g and y differ in length");
+        var fn = (delegate* unmanaged<int, float*, float*, float*, void>)Lib.Value.CpuExport("ggml_vec_swiglu_f32");
+        fixed (float* px = x)
+        fixed (float* pg = g)
+        fixed (float* py = y)
+            fn(x.Length, py, px, pg);
+    }
+
+    /// <summary>ggml_compute_params: ith, nth, wsize, wdata, threadpool, use_ref (zeroed beyond nth).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ComputeParams
+    {
+        public int Ith, Nth;
+        public nuint WSize;
+        public void* WData, ThreadPool;
+        public long Spare0, Spare1;
+    }
+
+    /// <summary>Whether libggml-cpu.so exports llamafile_sgemm (tinyBLAS).</summary>
+    public static bool HasTinyBlas => NativeLibrary.TryGetExport(Lib.Value.CpuLibrary, "llamafile_sgemm", out _);
+
+    /// <summary>
+    /// llamafile's tinyBLAS (llamafile_sgemm, one thread, no thread pool: only its quantized tinyBLAS_Q0 kernels run
+    /// without one; the float ones need <see cref="MulMat"/>): C[t·rows + r] = Σ w_r·a_t for <paramref name="rows"/> weight
+    /// rows and <paramref name="tokens"/> activation rows, n elements each. Null where tinyBLAS declines the product.
+    /// </summary>
+    public static float[]? TinyBlas(GgmlType weightType, ReadOnlySpan<byte> w, GgmlType activationType, ReadOnlySpan<byte> a, int rows, int tokens, int n)
+    {
+        var fn = (delegate* unmanaged<ComputeParams*, long, long, long, void*, long, void*, long, void*, long, int, int, int, byte>)Lib.Value.CpuExport("llamafile_sgemm");
+        var wInfo = GgmlTypes.Get(weightType);
+        var aInfo = GgmlTypes.Get(activationType);
+        if (w.Length != wInfo.RowBytes(n) * rows || a.Length != aInfo.RowBytes(n) * tokens)
+            throw new ArgumentException("weights or activations do not hold rows (tokens) × n elements");
+        var c = new float[rows * tokens];
+        var p = new ComputeParams { Ith = 0, Nth = 1 };
+        byte done;
+        fixed (byte* pw = w)
+        fixed (byte* pa = a)
+        fixed (float* pc = c)
+            // leading dimensions are in elements of the type: blocks for quantized types
+            done = fn(&p, rows, tokens, n / wInfo.BlockSize, pw, n / wInfo.BlockSize, pa, n / aInfo.BlockSize, pc, rows,
+                (int)weightType, (int)activationType, (int)GgmlType.F32);
+        return done != 0 ? c : null;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct InitParams
+    {
+        public nuint MemSize;
+        public void* MemBuffer;
+        public byte NoAlloc;
+    }
+
+    /// <summary>
+    /// ggml's own mul_mat, computed on one thread by ggml_graph_compute_with_ctx: y (tokens × rows) = x · Wᵀ for
+    /// <paramref name="rows"/> weight rows of <paramref name="weightType"/> (n elements each) and F32 activations. ggml
+    /// picks the kernel as llama.cpp's graph does (activations converted to the vec_dot type, tinyBLAS for batches where it
+    /// takes them, else vec_dot); weights are not repacked (that is a backend buffer type).
+    /// </summary>
+    public static float[] MulMat(GgmlType weightType, ReadOnlySpan<byte> w, int rows, int n, ReadOnlySpan<float> x, int tokens)
+    {
+        if (w.Length != GgmlTypes.Get(weightType).RowBytes(n) * rows || x.Length != (long)tokens * n)
+            throw new ArgumentException("weights or activations do not hold rows (tokens) × n elements");
+        var lib = Lib.Value;
+        var init = (delegate* unmanaged<InitParams, void*>)lib.BaseExport("ggml_init");
+        var free = (delegate* unmanaged<void*, void>)lib.BaseExport("ggml_free");
+        var newTensor2d = (delegate* unmanaged<void*, int, long, long, void*>)lib.BaseExport("ggml_new_tensor_2d");
+        var mulMat = (delegate* unmanaged<void*, void*, void*, void*>)lib.BaseExport("ggml_mul_mat");
+        var newGraph = (delegate* unmanaged<void*, void*>)lib.BaseExport("ggml_new_graph");
+        var expand = (delegate* unmanaged<void*, void*, void>)lib.BaseExport("ggml_build_forward_expand");
+        var getData = (delegate* unmanaged<void*, void*>)lib.BaseExport("ggml_get_data");
+        var compute = (delegate* unmanaged<void*, void*, int, int>)lib.CpuExport("ggml_graph_compute_with_ctx");
+        long bytes = w.Length + x.Length * 4L * 3 + (long)tokens * rows * 4 + (16 << 20);
+        void* ctx = init(new InitParams { MemSize = (nuint)bytes, MemBuffer = null, NoAlloc = 0 });
+        if (ctx == null)
+            throw new InvalidOperationException("ggml_init failed");
+        try
+        {
+            void* a = newTensor2d(ctx, (int)weightType, n, rows);
+            void* b = newTensor2d(ctx, (int)GgmlType.F32, n, tokens);
+            w.CopyTo(new Span<byte>(getData(a), w.Length));
+            x.CopyTo(new Span<float>(getData(b), x.Length));
+            void* c = mulMat(ctx, a, b);
+            void* graph = newGraph(ctx);
+            expand(graph, c);
+            int status = compute(ctx, graph, 1);
+            if (status != 0)
+                throw new InvalidOperationException($"ggml_graph_compute_with_ctx returned {status}");
+            return new ReadOnlySpan<float>(getData(c), tokens * rows).ToArray();
+        }
+        finally
+        {
+            free(ctx);
+        }
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct TypeTraits
     {
@@ -140,6 +250,9 @@ public static unsafe class GgmlOracle
         public required string Directory { get; init; }
         public required nint BaseLibrary { get; init; }
         public required nint CpuLibrary { get; init; }
+
+        public nint BaseExport(string name) =>
+            NativeLibrary.TryGetExport(BaseLibrary, name, out var fn) ? fn : throw new NotSupportedException($"libggml-base.so does not export {name}");
 
         public nint CpuExport(string name) =>
             NativeLibrary.TryGetExport(CpuLibrary, name, out var fn) ? fn : throw new NotSupportedException($"libggml-cpu.so does not export {name}");

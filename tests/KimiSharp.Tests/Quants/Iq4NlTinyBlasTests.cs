@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using KimiSharp.Quants;
 using KimiSharp.Quants.IQuants;
 
@@ -10,34 +9,9 @@ namespace KimiSharp.Tests.Quants;
 /// </summary>
 public unsafe class Iq4NlTinyBlasTests
 {
-    /// <summary>ggml_compute_params: ith, nth, wsize, wdata, threadpool, use_ref (zeroed beyond nth).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct ComputeParams
-    {
-        public int Ith, Nth;
-        public nuint WSize;
-        public void* WData, ThreadPool;
-        public long Spare0, Spare1;
-    }
-
-    private static readonly Lazy<nint> Sgemm = new(() =>
-        NativeLibrary.TryGetExport(NativeLibrary.Load(Path.Combine(GgmlOracle.LibraryDirectory, "libggml-cpu.so")), "llamafile_sgemm", out var fn) ? fn : 0);
-
     /// <summary>C[t·rows + r] = Σ w_r·a_t by tinyBLAS (rows weight rows, tokens activation rows, n elements each).</summary>
-    private static float[] TinyBlas(byte[] w, byte[] a, int rows, int tokens, int n)
-    {
-        var fn = (delegate* unmanaged<ComputeParams*, long, long, long, void*, long, void*, long, void*, long, int, int, int, byte>)Sgemm.Value;
-        var c = new float[rows * tokens];
-        var p = new ComputeParams { Ith = 0, Nth = 1 };
-        fixed (byte* pw = w)
-        fixed (byte* pa = a)
-        fixed (float* pc = c)
-        {
-            byte done = fn(&p, rows, tokens, n / 32, pw, n / 32, pa, n / 32, pc, rows, (int)GgmlType.IQ4_NL, (int)GgmlType.Q8_0, (int)GgmlType.F32);
-            Assert.True(done != 0, "llamafile_sgemm declined the IQ4_NL product");
-        }
-        return c;
-    }
+    private static float[] TinyBlas(byte[] w, byte[] a, int rows, int tokens, int n) =>
+        GgmlOracle.TinyBlas(GgmlType.IQ4_NL, w, GgmlType.Q8_0, a, rows, tokens, n) ?? throw new InvalidOperationException("llamafile_sgemm declined the IQ4_NL product");
 
     [Theory]
     [InlineData(7168)]
@@ -45,7 +19,7 @@ public unsafe class Iq4NlTinyBlasTests
     [InlineData(96)]
     public void One_accumulator_dot_is_bit_identical_to_tinyBLAS(int n)
     {
-        if (!GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal) || !IQuantMath.HasAvx2 || Sgemm.Value == 0)
+        if (!GgmlOracle.IsReproducedBuild || !IQuantMath.HasAvx2 || !GgmlOracle.HasTinyBlas)
             return;
         const int rows = 8, tokens = 3;
         int rowBytes = (int)GgmlTypes.Get(GgmlType.IQ4_NL).RowBytes(n);
@@ -76,7 +50,7 @@ public unsafe class Iq4NlTinyBlasTests
     public void TinyBLAS_order_differs_from_vec_dot_for_IQ4_NL()
     {
         // Why the separate kernel exists: on the same operands the two ggml paths round differently.
-        if (!GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal) || Sgemm.Value == 0)
+        if (!GgmlOracle.IsReproducedBuild || !GgmlOracle.HasTinyBlas)
             return;
         const int n = 7168, rows = 4, tokens = 2;
         int rowBytes = (int)GgmlTypes.Get(GgmlType.IQ4_NL).RowBytes(n), actBytes = (int)GgmlTypes.Get(GgmlType.Q8_0).RowBytes(n);

@@ -24,9 +24,6 @@ public static unsafe class Q40RepackOracle
 
     private static readonly Lazy<Native> Lib = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Whether ggml's library here is the AVX-512 build (the one whose order the kernels reproduce).</summary>
-    public static bool IsAvx512Build => GgmlOracle.LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal);
-
     private static Native Load()
     {
         _ = GgmlOracle.VecDotType(GgmlType.Q4_0); // loads both libraries and runs ggml_cpu_init

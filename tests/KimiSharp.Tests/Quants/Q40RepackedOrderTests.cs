@@ -72,7 +72,7 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Our_repack_layout_is_byte_identical_to_ggmls(GgmlType type, int n)
     {
-        if (!Q40RepackOracle.IsAvx512Build)
+        if (!GgmlOracle.IsReproducedBuild)
             return;
         const int rows = 24;
         var plain = Weights(type, rows, n, n);
@@ -87,7 +87,7 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
     {
         // ggml quantizes groups of 4 tokens with quantize_mat_q8_0_4x8: same scale and rounding as quantize_row_q8_0,
         // only interleaved; so the plain Q8_0 rows of ActivationQuantizer are the kernels' input for gemm tokens too
-        if (!Q40RepackOracle.IsAvx512Build)
+        if (!GgmlOracle.IsReproducedBuild)
             return;
         for (int seed = 0; seed < 4; seed++)
         {
@@ -108,7 +108,7 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Gemv_is_bit_identical_to_ggml(GgmlType type, int n)
     {
-        if (!Q40RepackOracle.IsAvx512Build)
+        if (!GgmlOracle.IsReproducedBuild)
             return;
         const int rows = 16, tokens = 3;
         int rowBytes = n / 32 * 18, aBytes = n / 32 * Q8Bytes;
@@ -153,9 +153,10 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Gemm_is_bit_identical_to_ggml(GgmlType type, int n)
     {
-        // 24 rows: ggml's AVX-512 gemm takes 16-row pairs of groups, the rest its AVX2 loop; 20 tokens: 16 in its
+        // 24 rows: ggml's AVX-512 gemm takes 16-row pairs of groups, the rest its AVX2 loop (the AVX2 build: all of them; the
+        // same bits per output); 20 tokens: 16 in its
         // 16-token blocks, 4 in the tail loop; every (row, token) must match
-        if (!Q40RepackOracle.IsAvx512Build)
+        if (!GgmlOracle.IsReproducedBuild)
             return;
         const int rows = 24, tokens = 20;
         int rowBytes = n / 32 * 18, aBytes = n / 32 * Q8Bytes;
@@ -193,7 +194,7 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
     public void Forward_mul_mat_dispatch_gives_our_floats_for_every_token(GgmlType type, int tokens)
     {
         // gemm for the first tokens − tokens % 4 (quantize_mat), gemv for the rest (quantize_row_q8_0): one formula for all
-        if (!Q40RepackOracle.IsAvx512Build)
+        if (!GgmlOracle.IsReproducedBuild)
             return;
         const int rows = 32, n = 2048;
         int rowBytes = n / 32 * 18, aBytes = n / 32 * Q8Bytes;
@@ -214,7 +215,7 @@ public unsafe class Q40RepackedOrderTests(ITestOutputHelper output)
     public void Repacked_order_differs_from_vec_dot(GgmlType type)
     {
         // why the kernels exist: on the same operands ggml's repacked path and its vec_dot round differently
-        if (!Q40RepackOracle.IsAvx512Build)
+        if (!GgmlOracle.IsReproducedBuild)
             return;
         const int rows = 64, tokens = 4;
         foreach (int n in new[] { 256, 2048, 7168 })

@@ -12,9 +12,14 @@ internal sealed unsafe class BF16Codec : BlockCodec
 
     protected override void QuantizeBlock(float* src, byte* dst) => *(ushort*)dst = Fp16.FloatToBF16(*src);
 
-    /// <summary>ggml_vec_dot_bf16's own summation order on every path, so results are bit-identical to llama.cpp's (see <see cref="BFloat16Dot"/>).</summary>
+    /// <summary>
+    /// ggml_vec_dot_bf16's own summation order, so results are bit-identical to llama.cpp's (see <see cref="BFloat16Dot"/>):
+    /// the AVX2/AVX-512 kernels in the order of the build loaded here (<see cref="GgmlCpuVariant"/>), the portable ones in
+    /// the AVX-512 build's.
+    /// </summary>
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) => level switch
     {
+        >= SimdLevel.Avx2 when GgmlCpuVariant.Avx2 => BFloat16Dot.Avx2Build((ushort*)w, (ushort*)a, n),
         >= SimdLevel.Avx512 => BFloat16Dot.Avx512((ushort*)w, (ushort*)a, n),
         SimdLevel.Avx2 => BFloat16Dot.Avx2((ushort*)w, (ushort*)a, n),
         SimdLevel.Vector128 => FloatVector128.BF16((ushort*)w, (ushort*)a, n),

@@ -14,7 +14,7 @@ namespace KimiSharp.Quants;
 /// lane &lt;&lt; 16, the odd one lane &amp; 0xFFFF0000. Our registers keep the accumulators in that even/odd layout
 /// (see <see cref="EvenOddReduction"/>).</para>
 /// </summary>
-internal static unsafe class BFloat16Dot
+internal static unsafe partial class BFloat16Dot
 {
     /// <summary>Elements per step of the main loop (two accumulators of 16 lanes).</summary>
     public const int Step = 32;
@@ -42,6 +42,18 @@ internal static unsafe class BFloat16Dot
     public static float Avx2(ushort* x, ushort* y, int n)
     {
         int np = n & ~(Step - 1);
+        var (even1, odd1, even2, odd2) = Accumulate256(x, y, np);
+        return Finish(EvenOddReduction.Reduce(even1, odd1), EvenOddReduction.Reduce(even2, odd2), x, y, np, n);
+    }
+
+    /// <summary>
+    /// The 32-wide steps below np on 256-bit registers, in the even/odd layout: even1/odd1 accumulate elements 0–15 of
+    /// each step, even2/odd2 elements 16–31, each lane by FMA in step order. Both builds' orders start from these sums
+    /// (the AVX-512 build's c1 and c2 are (even1, odd1) and (even2, odd2); the AVX2 build's c1..c4 are their halves).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Even1, Vector256<float> Odd1, Vector256<float> Even2, Vector256<float> Odd2) Accumulate256(ushort* x, ushort* y, int np)
+    {
         Vector256<float> even1 = default, odd1 = default, even2 = default, odd2 = default;
         var high = Vector256.Create(0xFFFF0000u);
         for (int i = 0; i < np; i += Step)
@@ -55,7 +67,7 @@ internal static unsafe class BFloat16Dot
             even2 = Fma.MultiplyAdd(Avx2ShiftLeft16(x2), Avx2ShiftLeft16(y2), even2);
             odd2 = Fma.MultiplyAdd((x2 & high).AsSingle(), (y2 & high).AsSingle(), odd2);
         }
-        return Finish(EvenOddReduction.Reduce(even1, odd1), EvenOddReduction.Reduce(even2, odd2), x, y, np, n);
+        return (even1, odd1, even2, odd2);
     }
 
     /// <summary>The same order with scalar floats (32 lane sums in an array), FMA as the AVX-512 build.</summary>

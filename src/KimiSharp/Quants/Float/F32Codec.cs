@@ -14,7 +14,7 @@ internal sealed unsafe class F32Codec : BlockCodec
 
     public override void Quantize(ReadOnlySpan<float> src, Span<byte> dst) => MemoryMarshal.AsBytes(src).CopyTo(dst);
 
-    /// <summary>With SIMD: ggml_vec_dot_f32's own summation order (<see cref="Compute.GgmlFloatOrder.Dot"/>), so results are bit-identical to llama.cpp's.</summary>
+    /// <summary>With AVX2: ggml_vec_dot_f32's own summation order in the build loaded here (<see cref="Compute.GgmlFloatOrder.Dot"/>), so results are bit-identical to llama.cpp's.</summary>
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
         level >= SimdLevel.Avx2 ? Compute.GgmlFloatOrder.Dot((float*)w, (float*)a, n) : level >= SimdLevel.Vector128 ? FloatVector128.F32((float*)w, (float*)a, n) : VecDotScalar((float*)w, (float*)a, n);
 
