@@ -42,6 +42,16 @@ public static class Program
             Text.TokenizerBench.Quick();
             return;
         }
+        if (args.Length > 0 && args[0] == "enforcer-probe")
+        {
+            Grammar.EnforcerProbe.Run();
+            return;
+        }
+        if (args.Length > 0 && args[0] == "enforcer")
+        {
+            Grammar.EnforcerBench.Run(args.Skip(1).ToArray());
+            return;
+        }
         if (args.Length > 0 && args[0] == "report")
         {
             Report(args.Skip(1).ToArray());

@@ -38,9 +38,11 @@ internal static class O200kVocabulary
         return ranks.ToArray();
     }
 
-    public static TokenizerData Build(string pre)
+    /// <summary>The vocabulary; <paramref name="rankLimit"/> keeps only the lowest ranks (their merges only use lower ranks).</summary>
+    public static TokenizerData Build(string pre, int? rankLimit = null)
     {
         byte[][] ranks = ReadRanks();
+        if (rankLimit is { } limit && limit < ranks.Length) ranks = ranks[..limit];
         var tokens = new string[ranks.Length];
         var rankOf = new Dictionary<string, int>(ranks.Length, StringComparer.Ordinal);
         for (int r = 0; r < ranks.Length; r++)
