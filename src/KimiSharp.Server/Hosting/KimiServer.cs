@@ -2,6 +2,7 @@ using System.Net;
 using KimiSharp.Server.Anthropic;
 using KimiSharp.Server.Backend;
 using KimiSharp.Server.OpenAi;
+using KimiSharp.Server.OpenAi.Responses;
 using KimiSharp.Server.Utility;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -64,6 +65,7 @@ public sealed class KimiServer : IAsyncDisposable
         app.UseRouting();
         app.MapUtility();
         app.MapOpenAi();
+        app.MapResponses();
         app.MapAnthropic();
         return app;
     }

@@ -1,0 +1,168 @@
+using System.Text;
+using KimiSharp.Server.Generation;
+using KimiSharp.Server.Hosting;
+
+namespace KimiSharp.Server.OpenAi.Responses;
+
+/// <summary>
+/// Builds a response from a generation run, one run event at a time, and says what happened as the
+/// stream events OpenAI sends: streaming writes them, a plain reply ignores them and returns <see cref="Final"/>,
+/// so both carry the same output. Text opens a message item (one output_text part); each tool call is a
+/// function_call item whose arguments stream as deltas; an item is done when the next one starts or the
+/// run ends. The run ending by length makes the response incomplete (reason max_output_tokens).
+/// </summary>
+internal sealed class ResponseAssembler
+{
+    private readonly ResponsesToolSet _tools;
+    private readonly List<ResponseOutputItem?> _output = [];
+    private readonly Dictionary<int, OpenCall> _calls = [];
+    private readonly List<ResponseStreamEvent> _events = [];
+    private OpenMessage? _message;
+    private int _sequence;
+
+    public ResponseAssembler(ResponseObject template, ResponsesToolSet tools)
+    {
+        Template = template;
+        _tools = tools;
+    }
+
+    /// <summary>The response as created (status in_progress, no output).</summary>
+    public ResponseObject Template { get; }
+
+    /// <summary>The finished response, once a <see cref="RunFinished"/> was pushed (or the run failed).</summary>
+    public ResponseObject? Final { get; private set; }
+
+    /// <summary>response.created and response.in_progress.</summary>
+    public IReadOnlyList<ResponseStreamEvent> Start()
+    {
+        _events.Clear();
+        _events.Add(new ResponseLifecycleEvent("response.created", _sequence++, Template));
+        _events.Add(new ResponseLifecycleEvent("response.in_progress", _sequence++, Template));
+        return _events;
+    }
+
+    /// <summary>The stream events that <paramref name="item"/> causes (often none).</summary>
+    public IReadOnlyList<ResponseStreamEvent> Push(RunEvent item)
+    {
+        _events.Clear();
+        switch (item)
+        {
+            case ContentEvent { Text.Length: > 0 } text:
+                CloseCalls();
+                if (_message is null)
+                {
+                    _message = new OpenMessage(NewId("msg_"), _output.Count);
+                    _output.Add(null);
+                    _events.Add(new OutputItemEvent("response.output_item.added", _sequence++, _message.OutputIndex,
+                        new ResponseMessageItem(_message.Id, "in_progress", [])));
+                    _events.Add(new ContentPartEvent("response.content_part.added", _sequence++, _message.Id, _message.OutputIndex, 0, new OutputTextPart("")));
+                }
+
+                _message.Text.Append(text.Text);
+                _events.Add(new OutputTextDeltaEvent(_sequence++, _message.Id, _message.OutputIndex, 0, text.Text));
+                break;
+
+            case ToolStartEvent start:
+            {
+                CloseMessage("completed");
+                CloseCalls();
+                var (name, space) = _tools.ClientName(start.Name);
+                var call = new OpenCall(NewId("fc_"), _output.Count, start.ClientId, name, space);
+                _calls[start.Index] = call;
+                _output.Add(null);
+                _events.Add(new OutputItemEvent("response.output_item.added", _sequence++, call.OutputIndex, call.Item("in_progress", "")));
+                break;
+            }
+
+            case ToolArgumentsEvent arguments when _calls.TryGetValue(arguments.Index, out var call):
+                call.Arguments.Append(arguments.Fragment);
+                _events.Add(new FunctionArgumentsDeltaEvent(_sequence++, call.Id, call.OutputIndex, arguments.Fragment));
+                break;
+
+            case ToolDiscardedEvent discarded when _calls.Remove(discarded.Index, out var call):
+                // Cut off before its arguments were complete: reported as incomplete, left out of the output.
+                _events.Add(new OutputItemEvent("response.output_item.done", _sequence++, call.OutputIndex, call.Item("incomplete", call.Arguments.ToString())));
+                break;
+
+            case RunFinished done:
+                CloseMessage(done.Reason == RunFinishReason.Length ? "incomplete" : "completed");
+                CloseCalls();
+                var usage = new ResponseUsage(done.PromptTokens, new InputTokensDetails(done.Timings.CachedTokens), done.CompletionTokens,
+                    new OutputTokensDetails(0), done.PromptTokens + done.CompletionTokens);
+                bool cut = done.Reason == RunFinishReason.Length;
+                Final = Template with
+                {
+                    Status = cut ? "incomplete" : "completed",
+                    IncompleteDetails = cut ? new IncompleteDetails("max_output_tokens") : null,
+                    Output = _output.OfType<ResponseOutputItem>().ToList(),
+                    Usage = usage,
+                };
+                _events.Add(new ResponseLifecycleEvent(cut ? "response.incomplete" : "response.completed", _sequence++, Final));
+                break;
+        }
+
+        return _events;
+    }
+
+    /// <summary>response.failed, for an error after the stream began.</summary>
+    public ResponseStreamEvent Fail(ApiException error)
+    {
+        var code = error.Kind switch
+        {
+            ApiErrorKind.RateLimited => "rate_limit_exceeded",
+            ApiErrorKind.InvalidRequest => "invalid_prompt",
+            _ => "server_error",
+        };
+        Final = Template with { Status = "failed", Error = new ResponseError(code, error.Message), Output = _output.OfType<ResponseOutputItem>().ToList() };
+        return new ResponseLifecycleEvent("response.failed", _sequence++, Final);
+    }
+
+    private void CloseMessage(string status)
+    {
+        if (_message is not { } message)
+            return;
+        var text = message.Text.ToString();
+        var part = new OutputTextPart(text);
+        var item = new ResponseMessageItem(message.Id, status, [part]);
+        _output[message.OutputIndex] = item;
+        _events.Add(new OutputTextDoneEvent(_sequence++, message.Id, message.OutputIndex, 0, text));
+        _events.Add(new ContentPartEvent("response.content_part.done", _sequence++, message.Id, message.OutputIndex, 0, part));
+        _events.Add(new OutputItemEvent("response.output_item.done", _sequence++, message.OutputIndex, item));
+        _message = null;
+    }
+
+    private void CloseCalls()
+    {
+        foreach (var (index, call) in _calls.OrderBy(c => c.Value.OutputIndex))
+        {
+            if (call.Arguments.Length == 0)
+            {
+                // A call without arguments still sends valid JSON, and the deltas add up to it.
+                call.Arguments.Append("{}");
+                _events.Add(new FunctionArgumentsDeltaEvent(_sequence++, call.Id, call.OutputIndex, "{}"));
+            }
+
+            var arguments = call.Arguments.ToString();
+            var item = call.Item("completed", arguments);
+            _output[call.OutputIndex] = item;
+            _events.Add(new FunctionArgumentsDoneEvent(_sequence++, call.Id, call.OutputIndex, call.Name, arguments));
+            _events.Add(new OutputItemEvent("response.output_item.done", _sequence++, call.OutputIndex, item));
+        }
+
+        _calls.Clear();
+    }
+
+    internal static string NewId(string prefix) => prefix + RandomIds.Alphanumeric(24);
+
+    private sealed record OpenMessage(string Id, int OutputIndex)
+    {
+        public StringBuilder Text { get; } = new();
+    }
+
+    private sealed record OpenCall(string Id, int OutputIndex, string CallId, string Name, string? Namespace)
+    {
+        public StringBuilder Arguments { get; } = new();
+
+        public ResponseFunctionCallItem Item(string status, string arguments) => new(Id, status, CallId, Name, Namespace, arguments);
+    }
+}
