@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using KimiSharp.Quants;
 using KimiSharp.TestModels;
 
@@ -23,6 +24,10 @@ public static class MakeTestModelCommand
         {
             Description = "Mixed file like Unsloth's UD quants: routed experts in this type, attention Q6_K/Q8_0, attn_k_b/v_b Q8_0, the rest Q4_K; norms and router F32 (overrides --type)",
         };
+        var layers = new Option<int?>("--layers") { Description = "Number of layers (the leading dense ones kept); default: the shape's (kimi-k2: 61)" };
+        var experts = new Option<int?>("--experts") { Description = "Routed experts per MoE layer (8 or fewer of them used); default: the shape's (kimi-k2: 384)" };
+        command.Options.Add(layers);
+        command.Options.Add(experts);
         command.Options.Add(shape);
         command.Options.Add(output);
         command.Options.Add(type);
@@ -38,7 +43,9 @@ public static class MakeTestModelCommand
             };
             if (result.GetValue(udExperts) is { } expertType)
                 spec = spec with { TypeOverride = TestModelTypes.UdLike(ParseType(expertType)) };
+            spec = spec.Resized(result.GetValue(layers), result.GetValue(experts));
             var path = result.GetValue(output)!;
+            CheckSize(spec, path, Console.Error);
             var parts = result.GetValue(split);
             IReadOnlyList<string> written;
             if (parts > 1)
@@ -56,6 +63,19 @@ public static class MakeTestModelCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Says how big the model will be (warning from 100 B parameters on) and fails early if the disk cannot hold it.</summary>
+    private static void CheckSize(TestModelSpec spec, string path, TextWriter log)
+    {
+        var (parameters, bytes) = TestModelWriter.Size(spec);
+        var size = string.Create(CultureInfo.InvariantCulture, $"{parameters / 1e9:F2} B parameters, {bytes / 1e9:F2} GB");
+        log.WriteLine($"{spec.Name}: {spec.LayerCount} layers, {spec.ExpertCount} experts ({spec.ExpertUsedCount} used): {size}");
+        if (parameters >= 100_000_000_000)
+            log.WriteLine($"warning: this is a full-size model ({size}); writing it takes a long time and that much disk");
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (Directory.Exists(directory) && new DriveInfo(directory).AvailableFreeSpace is var free && free < bytes + (64L << 20))
+            throw new IOException(string.Create(CultureInfo.InvariantCulture, $"not enough disk space for {size}: {free / 1e9:F2} GB free in {directory}"));
     }
 
     public static GgmlType ParseType(string text)

@@ -65,6 +65,15 @@ public sealed record TestModelSpec
     /// <summary>Write tokenizer.ggml.* keys (TestVocabulary) and tokenizer.chat_template (KimiChatTemplate).</summary>
     public bool IncludeTokenizer { get; init; } = true;
 
+    /// <summary>Kimi-K2's vocabulary layout at its full size (<see cref="KimiVocabulary"/>, 163,840 tokens) instead of the small test vocabulary.</summary>
+    public bool FullKimiVocabulary { get; init; }
+
+    /// <summary>
+    /// Quantized weights are drawn directly as valid random blocks (<see cref="RandomBlocks"/>) and streamed to disk,
+    /// with no float values in between: fast enough for Kimi-K2's sizes. Otherwise random floats are quantized.
+    /// </summary>
+    public bool RandomBlockWeights { get; init; }
+
     public int KeyLength => KvLoraRank + QkRopeHeadDim;          // MQA head of the absorbed form (576 for Kimi)
     public int ValueLength => KvLoraRank;                          // 512 for Kimi
     public int KeyLengthMla => QkNopeHeadDim + QkRopeHeadDim;     // 192 for Kimi
@@ -156,7 +165,49 @@ public sealed record TestModelSpec
         ContextLength = 4096 * 32,
     };
 
-    public static IReadOnlyList<TestModelSpec> Shapes { get; } = [KimiTiny, V2LiteTiny, KimiBench, KimiTiny2L];
+    /// <summary>
+    /// Kimi-K2's exact tensor shapes (61 layers, the first dense with FFN 18,432; 384 experts of FFN 2048, 8 used,
+    /// 1 shared; 64 heads, q_lora 1536, kv_lora 512, vocab 163,840; YaRN ×32 over 4096): about 1.03 T parameters.
+    /// Use <see cref="Resized"/> for fewer layers or experts. Weights are random blocks (see <see cref="RandomBlockWeights"/>).
+    /// </summary>
+    public static TestModelSpec KimiK2 { get; } = KimiTiny with
+    {
+        Name = "kimi-k2",
+        EmbeddingLength = 7168,
+        LayerCount = 61,
+        LeadingDenseCount = 1,
+        HeadCount = 64,
+        QLoraRank = 1536,
+        KvLoraRank = 512,
+        QkNopeHeadDim = 128,
+        QkRopeHeadDim = 64,
+        VHeadDim = 128,
+        DenseFfnLength = 18432,
+        ExpertFfnLength = 2048,
+        ExpertCount = 384,
+        ExpertUsedCount = 8,
+        SharedExpertCount = 1,
+        YarnOriginalContext = 4096,
+        ContextLength = 4096 * 32,
+        FullKimiVocabulary = true,
+        RandomBlockWeights = true,
+    };
+
+    public static IReadOnlyList<TestModelSpec> Shapes { get; } = [KimiTiny, V2LiteTiny, KimiBench, KimiTiny2L, KimiK2];
+
+    /// <summary>
+    /// This shape with <paramref name="layers"/> layers (the leading dense ones kept, up to that many) and
+    /// <paramref name="experts"/> routed experts (used: at most that many). Null keeps a value.
+    /// </summary>
+    public TestModelSpec Resized(int? layers, int? experts)
+    {
+        var spec = this;
+        if (layers is { } n)
+            spec = spec with { LayerCount = n, LeadingDenseCount = Math.Min(LeadingDenseCount, Math.Max(n, 0)) };
+        if (experts is { } e)
+            spec = spec with { ExpertCount = e, ExpertUsedCount = Math.Min(ExpertUsedCount, Math.Max(e, 1)) };
+        return spec;
+    }
 
     public static TestModelSpec ForShape(string name) =>
         Shapes.FirstOrDefault(s => s.Name == name)

@@ -28,8 +28,8 @@ public static class TestModelWriter
     {
         Validate(spec);
         var w = new GgufWriter();
-        var vocab = spec.IncludeTokenizer ? TestVocabulary.Build() : null;
-        var vocabSize = vocab?.Tokens.Length ?? 512;
+        var vocab = !spec.IncludeTokenizer ? null : spec.FullKimiVocabulary ? KimiVocabulary.Build() : TestVocabulary.Build();
+        var vocabSize = vocab?.Tokens.Length ?? VocabSize(spec);
         WriteMetadata(w, spec, vocabSize);
         if (vocab is not null)
             WriteTokenizer(w, vocab);
@@ -39,10 +39,27 @@ public static class TestModelWriter
             if (!CanProduce(type))
                 throw new NotSupportedException($"test models cannot be written in {type} yet (no quantizer for it in this build); tensor {name}");
             var seed = TensorSeed(spec.Seed, name);
-            w.AddTensor(name, type, dims, s => WriteTensor(s, type, dims, kind, seed));
+            w.AddTensor(name, type, dims, s => WriteTensor(s, type, dims, kind, seed, spec.RandomBlockWeights));
         }
         return w;
     }
+
+    /// <summary>Parameters and bytes of tensor data a model of <paramref name="spec"/> has, known before writing it.</summary>
+    public static (long Parameters, long Bytes) Size(TestModelSpec spec)
+    {
+        Validate(spec);
+        long parameters = 0, bytes = 0;
+        foreach (var (name, dims, _) in Layout(spec, VocabSize(spec)))
+        {
+            long count = dims.Aggregate(1L, (a, d) => a * d);
+            parameters += count;
+            bytes += GgmlTypes.Get(TestModelTypes.Resolve(spec, name, dims[0])).RowBytes(dims[0]) * (count / dims[0]);
+        }
+        return (parameters, bytes);
+    }
+
+    private static int VocabSize(TestModelSpec spec) =>
+        spec.FullKimiVocabulary ? KimiVocabulary.Size : spec.IncludeTokenizer ? TestVocabulary.Build().Tokens.Length : 512;
 
     /// <summary>Every tensor of the model in file order: name, ggml-order dims, and how its values are drawn.</summary>
     public static IReadOnlyList<(string Name, long[] Dims, WeightKind Kind)> Layout(TestModelSpec spec, int vocabSize)
@@ -106,6 +123,9 @@ public static class TestModelWriter
             throw new ArgumentException($"test model spec '{s.Name}' has MoE layers but an invalid expert configuration");
         if (s.LeadingDenseCount > 0 && s.DenseFfnLength <= 0)
             throw new ArgumentException($"test model spec '{s.Name}' has dense layers but no dense FFN length");
+        // llama.cpp decides "lite" (no q_lora, attn_q instead of attn_q_a/attn_q_b) by the layer count alone.
+        if (s.QLoraRank > 0 && s.LayerCount is 26 or 27)
+            throw new ArgumentException($"test model spec '{s.Name}': llama.cpp treats a deepseek2 model of {s.LayerCount} layers as DeepSeek-V2-Lite (no q_lora) and would not load this one; choose another layer count");
     }
 
     private static void WriteMetadata(GgufWriter w, TestModelSpec s, int vocabSize)
@@ -195,7 +215,7 @@ public static class TestModelWriter
         return h;
     }
 
-    private static void WriteTensor(Stream output, GgmlType type, long[] dims, WeightKind kind, ulong seed)
+    private static void WriteTensor(Stream output, GgmlType type, long[] dims, WeightKind kind, ulong seed, bool randomBlockWeights)
     {
         var row = dims[0];
         var rows = 1L;
@@ -203,10 +223,7 @@ public static class TestModelWriter
             rows *= dims[i];
         var info = GgmlTypes.Get(type);
         var rowsPerChunk = (int)Math.Max(1, Math.Min(rows, (1 << 20) / row));
-        var values = new float[rowsPerChunk * row];
         var bytes = new byte[info.RowBytes(row) * rowsPerChunk];
-        var rng = new SplitMix64(seed);
-        Random? randomBlocks = null;
         // Uniform on [-a, a] has std a/√3: a = √3 · std.
         var (center, halfWidth) = kind switch
         {
@@ -215,6 +232,22 @@ public static class TestModelWriter
             WeightKind.Embedding => (0f, MathF.Sqrt(3f)),
             _ => (0f, MathF.Sqrt(3f / row)),
         };
+        bool isFloat = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
+        if (!isFloat && (randomBlockWeights || !QuantCodecs.CanQuantize(type)))
+        {
+            // Valid random blocks of about the same magnitude, straight into the output buffer: no floats in between.
+            var randomBlocks = new Random((int)(seed ^ (seed >> 32)));
+            for (long done = 0; done < rows; done += rowsPerChunk)
+            {
+                var dst = bytes.AsSpan(0, (int)(Math.Min(rowsPerChunk, rows - done) * info.RowBytes(row)));
+                RandomBlocks.Fill(type, dst, randomBlocks, 2 * halfWidth);
+                output.Write(dst);
+            }
+            return;
+        }
+
+        var values = new float[rowsPerChunk * row];
+        var rng = new SplitMix64(seed);
         for (long done = 0; done < rows; done += rowsPerChunk)
         {
             var n = (int)Math.Min(rowsPerChunk, rows - done);
@@ -222,16 +255,7 @@ public static class TestModelWriter
             for (var i = 0; i < src.Length; i++)
                 src[i] = center + halfWidth * rng.NextSigned();
             var dst = bytes.AsSpan(0, (int)(n * info.RowBytes(row)));
-            if (type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 || QuantCodecs.CanQuantize(type))
-            {
-                Encode(type, src, dst);
-            }
-            else
-            {
-                // No quantizer for this type: valid random blocks of about the same magnitude instead.
-                randomBlocks ??= new Random((int)(seed ^ (seed >> 32)));
-                RandomBlocks.Fill(type, dst, randomBlocks, 2 * halfWidth);
-            }
+            Encode(type, src, dst);
             output.Write(dst);
         }
     }

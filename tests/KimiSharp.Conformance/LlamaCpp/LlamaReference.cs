@@ -7,7 +7,8 @@ namespace KimiSharp.Conformance.LlamaCpp;
 
 /// <summary>
 /// llama.cpp (through LLamaSharp 0.30.0, CPU backend) as the reference implementation: loads a GGUF with flash
-/// attention off and an F32 K/V cache, evaluates token sequences in one batch with logits for every position,
+/// attention off and an F32 K/V cache (<see cref="LlamaMode.Exact"/>; or llama.cpp's own defaults, flash attention auto
+/// and an F16 K/V cache: <see cref="LlamaMode.Defaults"/>), evaluates token sequences in one batch with logits for every position,
 /// and generates greedily. Native libraries come from runtimes/linux-x64/native/{avx512,avx2,avx,noavx} in the
 /// test output (copied there by LLamaSharp.Backend.Cpu); LLamaSharp picks the best one for this CPU.
 /// </summary>
@@ -20,8 +21,9 @@ public sealed class LlamaReference : IDisposable
     private readonly LLamaWeights _weights;
     private readonly ModelParams _params;
 
-    private LlamaReference(string path, int contextSize, int threads, bool repackWeights)
+    private LlamaReference(string path, int contextSize, int threads, bool repackWeights, LlamaMode mode)
     {
+        var kvType = mode == LlamaMode.Exact ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16;
         _params = new ModelParams(path)
         {
             ContextSize = (uint)contextSize,
@@ -30,10 +32,12 @@ public sealed class LlamaReference : IDisposable
             Threads = threads,
             BatchThreads = threads,
             GpuLayerCount = 0,
-            FlashAttention = false,
-            TypeK = GGMLType.GGML_TYPE_F32,
-            TypeV = GGMLType.GGML_TYPE_F32,
+            // Exact: flash attention off; Defaults: null = llama.cpp's "auto" (on for the CPU backend).
+            FlashAttention = mode == LlamaMode.Exact ? false : null,
+            TypeK = kvType,
+            TypeV = kvType,
         };
+        Mode = mode;
         if (repackWeights)
         {
             _weights = LLamaWeights.LoadFromFile(_params);
@@ -69,6 +73,9 @@ public sealed class LlamaReference : IDisposable
         _ => "avx/noavx",
     };
 
+    /// <summary>How this llama.cpp context is configured.</summary>
+    public LlamaMode Mode { get; }
+
     /// <summary>Vocabulary size as llama.cpp sees it (rows of the logits).</summary>
     public int VocabSize { get; }
 
@@ -78,7 +85,8 @@ public sealed class LlamaReference : IDisposable
     /// <summary>Loads <paramref name="path"/> (a file or part 1 of a split set). Throws <see cref="InvalidOperationException"/> with llama.cpp's last log lines on failure.</summary>
     /// <param name="repackWeights">llama.cpp's default (true) lets ggml-cpu repack Q4_0/Q4_K/Q2_K/IQ4_NL weights into
     /// interleaved blocks with their own gemm kernels; false keeps the plain layout and vec_dot kernels.</param>
-    public static LlamaReference Load(string path, int contextSize = 256, int threads = 2, bool repackWeights = true)
+    /// <param name="mode">Exact (flash attention off, F32 KV: the order KimiSharp's --exact reproduces) or llama.cpp's defaults.</param>
+    public static LlamaReference Load(string path, int contextSize = 256, int threads = 2, bool repackWeights = true, LlamaMode mode = LlamaMode.Exact)
     {
         EnsureNativeLibrary();
         while (RecentLog.TryDequeue(out _))
@@ -86,7 +94,7 @@ public sealed class LlamaReference : IDisposable
         }
         try
         {
-            return new LlamaReference(path, contextSize, threads, repackWeights);
+            return new LlamaReference(path, contextSize, threads, repackWeights, mode);
         }
         catch (Exception e) when (e is not InvalidOperationException)
         {
@@ -110,6 +118,32 @@ public sealed class LlamaReference : IDisposable
         var result = new float[tokens.Count][];
         for (var i = 0; i < tokens.Count; i++)
             result[i] = context.NativeHandle.GetLogitsIth(i).ToArray();
+        return result;
+    }
+
+    /// <summary>
+    /// The first <paramref name="prefill"/> tokens in one batch, then the rest one token per decode step (the two
+    /// paths a server runs), in a fresh context; returns the logits of every position: result[t][v].
+    /// </summary>
+    public float[][] EvaluatePrefillThenDecode(IReadOnlyList<int> tokens, int prefill)
+    {
+        if (prefill < 1 || prefill > tokens.Count || tokens.Count > _params.ContextSize)
+            throw new ArgumentException($"1 <= prefill ({prefill}) <= tokens ({tokens.Count}) <= {_params.ContextSize}", nameof(prefill));
+        using var context = _weights.CreateContext(_params);
+        var batch = new LLamaBatch();
+        for (var i = 0; i < prefill; i++)
+            batch.Add(tokens[i], i, LLamaSeqId.Zero, logits: true);
+        Decode(context, batch);
+        var result = new float[tokens.Count][];
+        for (var i = 0; i < prefill; i++)
+            result[i] = context.NativeHandle.GetLogitsIth(i).ToArray();
+        for (var i = prefill; i < tokens.Count; i++)
+        {
+            batch.Clear();
+            batch.Add(tokens[i], i, LLamaSeqId.Zero, logits: true);
+            Decode(context, batch);
+            result[i] = context.NativeHandle.GetLogitsIth(0).ToArray();
+        }
         return result;
     }
 
@@ -206,4 +240,14 @@ public sealed class LlamaReference : IDisposable
     }
 
     public void Dispose() => _weights.Dispose();
+}
+
+/// <summary>How llama.cpp is configured: its exact mode, or the defaults its users run.</summary>
+public enum LlamaMode
+{
+    /// <summary>Flash attention off, F32 K/V cache: the order KimiSharp's exact mode reproduces bit for bit.</summary>
+    Exact,
+
+    /// <summary>llama.cpp's defaults: flash attention auto (on for CPU), F16 K/V cache.</summary>
+    Defaults,
 }

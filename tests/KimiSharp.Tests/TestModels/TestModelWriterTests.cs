@@ -168,7 +168,7 @@ public class TestModelWriterTests
     [Fact]
     public void Shapes_are_found_by_name()
     {
-        Assert.Equal(["kimi-tiny", "v2lite-tiny", "kimi-bench", "kimi-tiny-2l"], TestModelSpec.Shapes.Select(s => s.Name));
+        Assert.Equal(["kimi-tiny", "v2lite-tiny", "kimi-bench", "kimi-tiny-2l", "kimi-k2"], TestModelSpec.Shapes.Select(s => s.Name));
         Assert.Equal(2, TestModelSpec.ForShape("kimi-tiny-2l").LayerCount);
         Assert.Throws<ArgumentException>(() => TestModelSpec.ForShape("nope"));
     }
