@@ -45,7 +45,7 @@ internal static class BenchReport
         double? gbs = null, pct = null;
         if (!test.IsPrompt)
         {
-            weights = context.Traffic.Total;
+            weights = context.Traffic.PerTokenInStepOf(test.Np);
             // The token at position D+k attends to D+k+1 cached rows: over k = 0..N−1 that is D + (N+1)/2 on average.
             kv = (long)(context.KvBytesPerToken * (test.D + (test.N + 1) / 2.0));
             gbs = Round((weights.Value + kv.Value) * result.Median / 1e9);
@@ -57,7 +57,7 @@ internal static class BenchReport
             test.IsPrompt ? Round(result.Median) : 0, test.IsPrompt ? 0 : Round(result.Median),
             test.P, test.N, test.D, test.Np, context.Threads, result.Rates.Length,
             test.IsPrompt ? runs : [], test.IsPrompt ? [] : runs,
-            context.Exact, context.KvType, BenchRunner.SequencesStepTogether || test.Np == 1,
+            context.Exact, context.KvType,
             weights, kv, gbs, context.BandwidthGbPerS > 0 ? Round(context.BandwidthGbPerS) : null, pct);
     }
 
@@ -66,10 +66,11 @@ internal static class BenchReport
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <param name="Batched">Whether the -np sequences stepped together in one forward (always true for np = 1).</param>
+/// <param name="WeightBytesPerToken">tg: weights one token reads; with np &gt; 1, a step's (see <see cref="DecodeTraffic.PerTokenInStepOf"/>) divided by np.</param>
+/// <param name="KvBytesPerToken">tg: KV cache bytes one token reads at the run's mean context.</param>
 internal sealed record BenchJsonLine(
     string Engine, string Model, string Test, double Pp, double Tg, int P, int N, int D, int Np, int T, int Reps,
-    double[] PpRuns, double[] TgRuns, bool Exact, string Kv, bool Batched,
+    double[] PpRuns, double[] TgRuns, bool Exact, string Kv,
     long? WeightBytesPerToken, long? KvBytesPerToken, double? GbPerS, double? BandwidthGbPerS, double? BandwidthPct);
 
 /// <summary><c>kimi bench --bandwidth --json</c>: the streaming read bandwidth with <paramref name="T"/> threads.</summary>

@@ -8,9 +8,24 @@ namespace KimiSharp.Cli.Bench;
 /// tensor (<c>*_exps</c>), the output matrix whole and one row of the token embedding. The roofline of generation is
 /// this divided by the machine's streaming read bandwidth.
 /// </summary>
-internal sealed record DecodeTraffic(long Attention, long Dense, long SharedExperts, long RoutedExperts, long Output, long Embedding)
+internal sealed record DecodeTraffic(long Attention, long Dense, long SharedExperts, long RoutedExperts, long Output, long Embedding,
+    int ExpertsUsed = 0, int ExpertCount = 0)
 {
     public long Total => Attention + Dense + SharedExperts + RoutedExperts + Output + Embedding;
+
+    /// <summary>
+    /// Weight bytes per token when <paramref name="sequences"/> tokens share one batched step: everything but the routed
+    /// experts is read once per step, and of the routed experts the expected number of distinct ones that many tokens
+    /// pick (uniformly at random: E·(1 − (1 − k/E)^N) of E), each once; divided by the tokens of the step.
+    /// </summary>
+    public long PerTokenInStepOf(int sequences)
+    {
+        if (sequences <= 1 || ExpertsUsed <= 0 || ExpertCount <= 0)
+            return Total;
+        double distinct = ExpertCount * (1 - Math.Pow(1 - (double)ExpertsUsed / ExpertCount, sequences));
+        double routed = RoutedExperts / (double)ExpertsUsed * distinct;
+        return (long)((Total - RoutedExperts + routed) / sequences);
+    }
 
     public static DecodeTraffic Of(GgufFile file)
     {
@@ -36,7 +51,7 @@ internal sealed record DecodeTraffic(long Attention, long Dense, long SharedExpe
         // No output.weight: llama.cpp reuses token_embd (tied), read whole for the logits.
         if (!file.TryGetTensor("output.weight", out _) && file.TryGetTensor("token_embd.weight", out var tied))
             output = tied.ByteSize;
-        return new DecodeTraffic(attention, dense, shared, routed, output, embedding);
+        return new DecodeTraffic(attention, dense, shared, routed, output, embedding, (int)used, (int)count);
     }
 
     /// <summary>"1.23 GB/token (attn 0.10, dense 0.20, shared 0.01, experts 0.50, output 0.42)".</summary>

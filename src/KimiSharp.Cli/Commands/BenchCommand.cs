@@ -70,8 +70,6 @@ public static class BenchCommand
         var traffic = DecodeTraffic.Of(model.File);
         Console.Error.WriteLine(model.Describe(tests.Max(t => t.D + Math.Max(t.P, t.N))));
         Console.Error.WriteLine($"decode reads {traffic.Describe()}; {(options.Exact ? "exact (llama.cpp's order)" : "default (fastest)")} paths");
-        if (tests.Any(t => t.Np > 1) && !BenchRunner.SequencesStepTogether)
-            Console.Error.WriteLine("note: -np > 1 runs the sequences in turns (one forward each per step): this build has no batched step yet, so tg xN is what the engine serves today, not batching");
         double bandwidth = tests.Any(t => !t.IsPrompt) ? StreamBandwidth.Measure(settings.Threads) : 0;
         if (bandwidth > 0)
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"streaming read bandwidth, {settings.Threads} threads: {bandwidth:F1} GB/s"));
