@@ -22,6 +22,16 @@ public static class Program
             StageProbe.Run(args[1], int.Parse(args[2]));
             return;
         }
+        if (args.Length > 0 && args[0] == "attention")
+        {
+            AttentionProbe.Run(args[1], args.Skip(2).Select(int.Parse).ToArray());
+            return;
+        }
+        if (args.Length > 0 && args[0] == "attention-kernel")
+        {
+            AttentionKernelProbe.Run(args.Skip(1).ToArray());
+            return;
+        }
         if (args.Length > 0 && args[0] == "dram")
         {
             foreach (var t in args.Skip(1)) DramProbe.Run(Enum.Parse<GgmlType>(t));

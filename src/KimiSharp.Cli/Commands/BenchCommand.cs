@@ -25,7 +25,7 @@ public static class BenchCommand
         var parallel = new Option<string>("-np", "--parallel") { Description = "Sequences generating together in the tg tests, comma-separated (tg is their total tokens/s)", DefaultValueFactory = _ => "1" };
         var repetitions = new Option<int>("-r", "--repetitions") { Description = "Timed runs of each test (after one warm-up); the median is reported", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads", "-t") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var kvType = new Option<string>("--cache-type", "-ctk") { Description = "KV cache type: f32, f16 or q8_0", DefaultValueFactory = _ => "f32" };
+        var kvType = new Option<string?>("--cache-type", "-ctk") { Description = "KV cache type: f32, f16 or q8_0 (default: f16, or f32 with --exact)" };
         var ubatch = new Option<int>("--ubatch", "-ub") { Description = "Tokens per micro-batch of a prompt", DefaultValueFactory = _ => new ModelOptions(1).MaxBatch };
         var json = new Option<bool>("--json") { Description = "One JSON line per test instead of the table" };
         var bandwidth = new Option<bool>("--bandwidth") { Description = "Only measure this machine's streaming read bandwidth (1 thread and --threads)" };
@@ -45,7 +45,7 @@ public static class BenchCommand
             if (result.GetValue(bandwidth))
                 return MeasureBandwidth(settings.Threads, result.GetValue(json));
             settings.Validate();
-            var kv = LogitsCommand.ParseKvType(result.GetValue(kvType)!);
+            var kv = result.GetValue(kvType) is { } kvText ? LogitsCommand.ParseKvType(kvText) : (KvCacheType?)null;
             if (result.GetValue(ubatch) < 1) throw new ArgumentException($"--ubatch must be >= 1 (got {result.GetValue(ubatch)})");
             var options = new ModelOptions(settings.Threads, kv, MaxBatch: result.GetValue(ubatch),
                 MatchLlamaCppRepacking: !result.GetValue(noRepack), Exact: result.GetValue(exact));
@@ -75,7 +75,7 @@ public static class BenchCommand
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"streaming read bandwidth, {settings.Threads} threads: {bandwidth:F1} GB/s"));
 
         var context = new BenchContext(Path.GetFileName(path), model.File.TotalFileSize, model.File.Tensors.Sum(t => t.ElementCount),
-            settings.Threads, options.Exact, options.KvType.ToString().ToLowerInvariant(), traffic, model.KvCacheBytesPerToken, bandwidth);
+            settings.Threads, options.Exact, options.CacheType.ToString().ToLowerInvariant(), traffic, model.KvCacheBytesPerToken, bandwidth);
         if (!json)
             BenchReport.WriteHeader(Console.Out);
         BenchRunner.Measure(model, settings, r =>

@@ -18,7 +18,7 @@ public static class LogitsCommand
         var tokens = new Option<string>("--tokens") { Description = "Comma-separated token ids, e.g. 1,2,3", Required = true };
         var output = new Option<string>("--out") { Description = "Output file: float32 little-endian [n_tokens × n_vocab]", Required = true };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var kvType = new Option<string>("--cache-type") { Description = "KV cache type: f32, f16 or q8_0", DefaultValueFactory = _ => "f32" };
+        var kvType = new Option<string?>("--cache-type") { Description = "KV cache type: f32, f16 or q8_0 (default: f16, or f32 with --exact)" };
         var noRepack = new Option<bool>("--no-repack") { Description = "Sum as llama.cpp run with --no-repack does (plain vec_dot/tinyBLAS order; by default KimiSharp follows the kernels llama.cpp uses on the weights it repacks)" };
         command.Options.Add(model);
         command.Options.Add(tokens);
@@ -31,7 +31,8 @@ public static class LogitsCommand
         command.SetAction(result => CliErrors.Guard(() =>
         {
             var ids = ParseTokens(result.GetValue(tokens)!);
-            var options = new ModelOptions(result.GetValue(threads), ParseKvType(result.GetValue(kvType)!),
+            var kv = result.GetValue(kvType);
+            var options = new ModelOptions(result.GetValue(threads), kv is null ? null : ParseKvType(kv),
                 MatchLlamaCppRepacking: !result.GetValue(noRepack), Exact: result.GetValue(exact));
             using var m = DeepSeek2Model.Load(result.GetValue(model)!, options);
             Console.Error.WriteLine(m.Describe(ids.Length));

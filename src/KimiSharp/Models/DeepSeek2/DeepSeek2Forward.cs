@@ -243,6 +243,18 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     private void AttendSegment(in PagedRows cache, int first, int count, int start, int stepTokens, ForwardBuffers b)
     {
         int nh = c.HeadCount, row = c.LatentRowLength, visible = start + count;
+        if (!Exact)
+        {
+            // Flash kernel: tiles of query rows against blocks of cache rows read in their stored format.
+            FlashLatentAttention.Attend(new LatentAttentionInput
+            {
+                Queries = b.QFull + (long)first * nh * row, Tokens = count, Heads = nh, Latent = c.KvLoraRank, Rope = c.RopeDim,
+                Start = start, Scale = c.KqScale, Output = b.OLat + (long)first * c.KvLoraRank,
+                OutputHeadStride = (long)stepTokens * c.KvLoraRank, OutputTokenStride = c.KvLoraRank,
+            }, cache, b.Flash, pool);
+            return;
+        }
+        // Exact: llama.cpp's order (flash attention off), one query row at a time over rows decoded to F32.
         b.EnsureAttention(visible);
         for (int j = 0; j < visible; j++)
             LatentRowFormat.Read(kvType, cache.Row(j), new Span<float>(b.KvDecoded + (long)j * row, row));

@@ -25,9 +25,9 @@ public sealed class DeepSeek2Model : ILanguageModel
         _ownedFile = owned;
         _pool = new WorkerPool(options.Threads);
         _forward = new DeepSeek2Forward(config, weights, _pool, options.BatchInvariant, options.MatchLlamaCppRepacking,
-            options.Exact, options.KvType);
+            options.Exact, options.CacheType);
         _identity = new Lazy<string>(() =>
-            $"deepseek2;file={GgufFileIdentity.Compute(file)};kv={options.KvType};exact={options.Exact};" +
+            $"deepseek2;file={GgufFileIdentity.Compute(file)};kv={options.CacheType};exact={options.Exact};" +
             $"invariant={options.BatchInvariant};repack={options.MatchLlamaCppRepacking};yarn={options.YarnBetaFast}/{options.YarnBetaSlow}");
     }
 
@@ -42,7 +42,7 @@ public sealed class DeepSeek2Model : ILanguageModel
     public long OwnedBytes => _weights.OwnedBytes;
 
     /// <summary>KV cache bytes per token of context with the configured cache type.</summary>
-    public long KvCacheBytesPerToken => LatentRowFormat.RowBytes(Options.KvType, Config.LatentRowLength) * Config.LayerCount;
+    public long KvCacheBytesPerToken => LatentRowFormat.RowBytes(Options.CacheType, Config.LatentRowLength) * Config.LayerCount;
 
     long ILanguageModel.KvBytesPerToken => KvCacheBytesPerToken;
 
@@ -99,7 +99,7 @@ public sealed class DeepSeek2Model : ILanguageModel
         $"deepseek2: {Config.LayerCount} layers, {Config.EmbeddingLength} embd, {Config.HeadCount} heads, " +
         $"{Config.ExpertCount} experts ({Config.ExpertUsedCount} used), vocab {Config.VocabSize}; " +
         $"file {File.TotalFileSize / (1024.0 * 1024):F1} MiB mapped, {OwnedBytes / (1024.0 * 1024):F1} MiB own; " +
-        $"KV cache {Options.KvType} {KvCacheBytesPerToken} B/token = {KvCacheBytesPerToken * (double)contextTokens / (1024 * 1024):F1} MiB at {contextTokens} tokens";
+        $"KV cache {Options.CacheType} {KvCacheBytesPerToken} B/token = {KvCacheBytesPerToken * (double)contextTokens / (1024 * 1024):F1} MiB at {contextTokens} tokens";
 
     internal DeepSeek2Forward Forward => _forward;
     internal int Workers => _pool.Threads;

@@ -38,6 +38,8 @@ internal sealed unsafe class ForwardBuffers : IDisposable
         OutputRows = (int*)AllocBytes(sizeof(int) * (long)b);
         ScoreChunks = Math.Max(1, workers * 4);
         _rowLength = c.LatentRowLength;
+        _config = c;
+        _workers = workers;
         if (c.ExpertCount > 0)
         {
             int k = c.ExpertUsedCount;
@@ -94,7 +96,14 @@ internal sealed unsafe class ForwardBuffers : IDisposable
     public long KvDecodedLength { get; private set; }
 
     private readonly int _rowLength;
+    private readonly DeepSeek2Config _config;
+    private readonly int _workers;
     private int _attentionRows;
+    private Compute.FlashAttentionScratch? _flash;
+
+    /// <summary>The flash kernel's per-worker tiles (the default path), allocated on first use; exact mode never asks.</summary>
+    public Compute.FlashAttentionScratch Flash =>
+        _flash ??= new Compute.FlashAttentionScratch(_workers, _config.HeadCount, _config.KvLoraRank, _config.RopeDim);
 
     /// <summary>Grows the attention scratch (scores, decoded rows) to hold <paramref name="visible"/> cache rows.</summary>
     public void EnsureAttention(int visible)
@@ -140,7 +149,7 @@ internal sealed unsafe class ForwardBuffers : IDisposable
     public float* Shared { get; }
 
     /// <summary>Bytes held (the attention scratch at its current size included).</summary>
-    public long Bytes => _fixedBytes + ((long)ScoreChunks * ScoresPerWorker + KvDecodedLength) * sizeof(float);
+    public long Bytes => _fixedBytes + ((long)ScoreChunks * ScoresPerWorker + KvDecodedLength) * sizeof(float) + (_flash?.Bytes ?? 0);
 
     private long _fixedBytes;
 
@@ -160,5 +169,7 @@ internal sealed unsafe class ForwardBuffers : IDisposable
             NativeMemory.Free((void*)p);
         _blocks.Clear();
         FreeAttention();
+        _flash?.Dispose();
+        _flash = null;
     }
 }

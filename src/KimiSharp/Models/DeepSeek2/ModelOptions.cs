@@ -10,7 +10,8 @@ public enum KvCacheType
 
 /// <summary>How to run a loaded model.</summary>
 /// <param name="Threads">Worker threads for the matrix products and attention.</param>
-/// <param name="KvType">Element type of the latent KV cache (llama.cpp's <c>-ctk</c>).</param>
+/// <param name="KvType">Element type of the latent KV cache (llama.cpp's <c>-ctk</c>); null (the default) is F16, as in
+/// llama.cpp, or F32 with <paramref name="Exact"/> (llama.cpp's exact reference runs an F32 cache). See <see cref="CacheType"/>.</param>
 /// <param name="MaxBatch">Tokens per micro-batch; longer inputs are split (llama.cpp's <c>-ub</c>).</param>
 /// <param name="YarnBetaFast">Overrides the YaRN beta_fast (otherwise the file's value, else 32).</param>
 /// <param name="YarnBetaSlow">Overrides the YaRN beta_slow (otherwise the file's value, else 1).</param>
@@ -24,10 +25,14 @@ public enum KvCacheType
 /// weights it repacks by default; false follows llama.cpp run with <c>--no-repack</c> (plain vec_dot/tinyBLAS).</param>
 public sealed record ModelOptions(
     int Threads,
-    KvCacheType KvType = KvCacheType.F32,
+    KvCacheType? KvType = null,
     int MaxBatch = 256,
     float? YarnBetaFast = null,
     float? YarnBetaSlow = null,
     bool BatchInvariant = false,
     bool MatchLlamaCppRepacking = true,
-    bool Exact = false);
+    bool Exact = false)
+{
+    /// <summary>The KV cache type in effect: <see cref="KvType"/> if given, else F32 in exact mode and F16 otherwise.</summary>
+    public KvCacheType CacheType => KvType ?? (Exact ? KvCacheType.F32 : KvCacheType.F16);
+}
