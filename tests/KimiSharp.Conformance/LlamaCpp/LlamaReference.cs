@@ -58,20 +58,15 @@ public sealed class LlamaReference : IDisposable
     }
 
     /// <summary>
-    /// Whether LLamaSharp loads the llama.cpp build whose order our exact kernels reproduce on this machine: it picks the
-    /// native variant from .NET's view of the CPU (AVX-512 F, BW, DQ and VL → avx512; else AVX2 → avx2), as
-    /// <see cref="KimiSharp.Quants.Simd.Best"/> and so <see cref="KimiSharp.Quants.GgmlCpuVariant"/> do. Not on CPUs
-    /// without AVX2 (its avx/noavx builds are not reproduced).
+    /// Whether LLamaSharp loads a llama.cpp build whose order our exact kernels reproduce on this machine: its avx512 or
+    /// avx2 build, picked by LLamaSharp's own rule, which <see cref="KimiSharp.Quants.GgmlCpuVariant"/> mirrors. Not on
+    /// CPUs without AVX2 (its avx/noavx builds are not reproduced).
     /// </summary>
-    public static bool IsReproducedBuild => KimiSharp.Quants.Simd.Best >= KimiSharp.Quants.SimdLevel.Avx2;
+    public static bool IsReproducedBuild => KimiSharp.Quants.GgmlCpuVariant.Avx512Build || KimiSharp.Quants.GgmlCpuVariant.Avx2;
 
     /// <summary>Which llama.cpp build LLamaSharp loads here, for test output.</summary>
-    public static string BuildName => KimiSharp.Quants.Simd.Best switch
-    {
-        KimiSharp.Quants.SimdLevel.Avx512 => "avx512",
-        KimiSharp.Quants.SimdLevel.Avx2 => "avx2",
-        _ => "avx/noavx",
-    };
+    public static string BuildName =>
+        KimiSharp.Quants.GgmlCpuVariant.Avx512Build ? "avx512" : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "avx2" : "avx/noavx";
 
     /// <summary>How this llama.cpp context is configured.</summary>
     public LlamaMode Mode { get; }

@@ -24,10 +24,10 @@ public static unsafe class GgmlOracle
 
     /// <summary>
     /// Whether the library loaded here is the build whose float order our exact kernels reproduce on this CPU
-    /// (<see cref="GgmlCpuVariant"/>: the avx512 build on AVX-512 hosts, the avx2 build on AVX2-only ones).
+    /// (<see cref="GgmlCpuVariant"/>: the avx512 build where LLamaSharp loads that, else the avx2 build on AVX2 hosts).
     /// </summary>
     public static bool IsReproducedBuild =>
-        Simd.Best >= SimdLevel.Avx2 && LibraryDirectory.EndsWith(GgmlCpuVariant.Avx2 ? "avx2" : "avx512", StringComparison.Ordinal);
+        (GgmlCpuVariant.Avx2 || GgmlCpuVariant.Avx512Build) && LibraryDirectory.EndsWith(GgmlCpuVariant.Avx2 ? "avx2" : "avx512", StringComparison.Ordinal);
 
     /// <summary>ggml's to_float for <paramref name="type"/> over n elements.</summary>
     public static float[] Dequantize(GgmlType type, ReadOnlySpan<byte> bytes, int n)
@@ -319,8 +319,9 @@ public static unsafe class GgmlOracle
         {
             if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
                 throw new PlatformNotSupportedException("the ggml oracle is wired for linux-x64 only");
-            string variant = Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported ? "avx512"
-                : Avx2.IsSupported && Fma.IsSupported ? "avx2"
+            // the variant LLamaSharp loads on this CPU (GgmlCpuVariant mirrors its rule)
+            string variant = GgmlCpuVariant.Avx512Build ? "avx512"
+                : Avx2.IsSupported ? "avx2"
                 : Avx.IsSupported ? "avx" : "noavx";
             var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", variant) };
             string? packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES");

@@ -26,10 +26,10 @@ internal sealed unsafe class BF16Codec : BlockCodec
         _ => BFloat16Dot.Scalar((ushort*)w, (ushort*)a, n),
     };
 
-    /// <summary>Four rows per pass on AVX-512 (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="FloatRowsBFloat16"/>).</summary>
+    /// <summary>Four rows per pass on AVX-512 where its build is the reference (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="FloatRowsBFloat16"/>).</summary>
     public override void VecDotRows(byte* w, long rowBytes, byte* a, int n, float* dst, int rows)
     {
-        if (Simd.Best >= SimdLevel.Avx512)
+        if (Simd.Best >= SimdLevel.Avx512 && !GgmlCpuVariant.Avx2)
             FloatRowsBFloat16.Dot((ushort*)w, rowBytes, (ushort*)a, n, dst, rows);
         else
             base.VecDotRows(w, rowBytes, a, n, dst, rows);

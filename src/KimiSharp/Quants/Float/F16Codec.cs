@@ -26,10 +26,10 @@ internal sealed unsafe class F16Codec : BlockCodec
         _ => HalfDot.Scalar((ushort*)w, (ushort*)a, n),
     };
 
-    /// <summary>Two rows per pass on AVX-512 (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="FloatRowsHalf"/>).</summary>
+    /// <summary>Two rows per pass on AVX-512 where its build is the reference (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="FloatRowsHalf"/>).</summary>
     public override void VecDotRows(byte* w, long rowBytes, byte* a, int n, float* dst, int rows)
     {
-        if (Simd.Best >= SimdLevel.Avx512)
+        if (Simd.Best >= SimdLevel.Avx512 && !GgmlCpuVariant.Avx2)
             FloatRowsHalf.Dot((ushort*)w, rowBytes, (ushort*)a, n, dst, rows);
         else
             base.VecDotRows(w, rowBytes, a, n, dst, rows);

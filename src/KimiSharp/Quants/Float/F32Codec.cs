@@ -18,10 +18,10 @@ internal sealed unsafe class F32Codec : BlockCodec
     public override float VecDot(SimdLevel level, byte* w, byte* a, int n) =>
         level >= SimdLevel.Avx2 ? Compute.GgmlFloatOrder.Dot((float*)w, (float*)a, n) : level >= SimdLevel.Vector128 ? FloatVector128.F32((float*)w, (float*)a, n) : VecDotScalar((float*)w, (float*)a, n);
 
-    /// <summary>Four rows per pass on AVX-512 for rows longer than 4096 (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="FloatRowsSingle"/>).</summary>
+    /// <summary>Four rows per pass on AVX-512 for rows longer than 4096, where its build is the reference (same bits as <see cref="VecDot(SimdLevel, byte*, byte*, int)"/>, see <see cref="FloatRowsSingle"/>).</summary>
     public override void VecDotRows(byte* w, long rowBytes, byte* a, int n, float* dst, int rows)
     {
-        if (Simd.Best >= SimdLevel.Avx512)
+        if (Simd.Best >= SimdLevel.Avx512 && !GgmlCpuVariant.Avx2)
             FloatRowsSingle.Dot((float*)w, rowBytes, (float*)a, n, dst, rows);
         else
             base.VecDotRows(w, rowBytes, a, n, dst, rows);

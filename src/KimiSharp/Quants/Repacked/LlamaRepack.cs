@@ -5,7 +5,7 @@ namespace KimiSharp.Quants.Repacked;
 /// their own gemv/gemm kernels) and the float order those kernels give each (row, token) output, reproduced on our
 /// plain layouts. A weight is repacked when it is a 2-D mat-mul weight or a 3-D MoE expert tensor (never a per-head
 /// 3-D weight such as attn_k_b/attn_v_b, never token_embd), its row count is a multiple of 8, and its type is:
-/// Q4_0, IQ4_NL or Q4_K (AVX2 builds), Q2_K (AVX-512 builds). Plain mat-mul: tokens in whole groups of 4 take gemm, the
+/// Q4_0, IQ4_NL or Q4_K (AVX2 and AVX-512 builds), Q2_K (the AVX-512 build: <see cref="GgmlCpuVariant.Avx512Build"/>). Plain mat-mul: tokens in whole groups of 4 take gemm, the
 /// rest gemv; MoE (MUL_MAT_ID): every (expert, token) takes gemv. Activations are quantized as for vec_dot.
 /// </summary>
 internal static unsafe class LlamaRepack
@@ -15,7 +15,7 @@ internal static unsafe class LlamaRepack
         rows % 8 == 0 && cols % 8 == 0 && type switch
         {
             GgmlType.Q4_0 or GgmlType.IQ4_NL or GgmlType.Q4_K => Simd.Best >= SimdLevel.Avx2,
-            GgmlType.Q2_K => Simd.Best >= SimdLevel.Avx512,
+            GgmlType.Q2_K => GgmlCpuVariant.Avx512Build,
             _ => false,
         };
 
