@@ -19,9 +19,6 @@ public static unsafe class GgmlOracle
     /// <summary>The folder the native libraries were loaded from (avx512 / avx2 / avx / noavx variant).</summary>
     public static string LibraryDirectory => Lib.Value.Directory;
 
-    /// <summary>Whether the library loaded here is ggml's AVX-512 build.</summary>
-    public static bool IsAvx512Build => LibraryDirectory.EndsWith("avx512", StringComparison.Ordinal);
-
     /// <summary>
     /// Whether the library loaded here is the build whose float order our exact kernels reproduce on this CPU
     /// (<see cref="GgmlCpuVariant"/>: the avx512 build where LLamaSharp loads that, else the avx2 build on AVX2 hosts).
