@@ -220,6 +220,17 @@ public sealed class ResponsesWireTests(ServerFixture fixture) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Delete, "/v1/responses/resp_missing")).Status);
     }
 
+    [Fact]
+    public async Task Prompt_longer_than_the_context_is_400_with_both_counts()
+    {
+        var (status, body) = await SendAsync(HttpMethod.Post, "/v1/responses", $$"""{"input":"{{new string('x', 3000)}}"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        Assert.Equal(("input", "context_length_exceeded"), (error.GetProperty("param").GetString(), error.GetProperty("code").GetString()));
+        Assert.Contains($"{Encoding.UTF8.GetByteCount("user: \n") + 3000} tokens", error.GetProperty("message").GetString());
+        Assert.Contains($"holds {fixture.Backend.Model.ContextLength}", error.GetProperty("message").GetString());
+    }
+
     [Theory]
     [InlineData("""{"input":"x","max_output_tokens":"many"}""", "max_output_tokens")]
     [InlineData("""{"input":[{"role":"robot","content":"x"}]}""", "input[0].role")]

@@ -8,12 +8,14 @@ namespace KimiSharp.Server.Tests.Support;
 /// a script chosen from the conversation so far. The script is text with Kimi's marker tokens, tokenized by
 /// the real tokenizer, so the engine, the streaming decoder and the tool-call parser all run for real.
 /// Scripts (picked from the decoded prompt, last match wins):
-/// "weather" → prose, then a get_weather tool call; "## Return of" → an answer using the result;
+/// "weather" → prose, then a get_weather tool call; "echo kimi-ok" → an exec_command tool call running it
+/// (Codex's shell tool); "## Return of" → an answer using the result;
 /// "forever" → never ends; anything else → a short greeting.
 /// </summary>
 internal sealed class ScriptedLanguageModel : ILanguageModel
 {
     public const string ToolScript = """I'll check.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
+    public const string ExecScript = """Running it.<|tool_calls_section_begin|><|tool_call_begin|>functions.exec_command:0<|tool_call_argument_begin|>{"cmd": "echo kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
     public const string AnswerScript = "It is sunny in Paris.<|im_end|>";
     public const string GreetingScript = "Hello from the scripted model, nice to meet you.<|im_end|>";
 
@@ -65,6 +67,7 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
         string script = prompt.LastIndexOf("## Return of", StringComparison.Ordinal) > prompt.LastIndexOf("<|im_user|>", StringComparison.Ordinal) ? AnswerScript
             : lastUser.Contains("forever", StringComparison.Ordinal) ? "and on " // cycled without an end
             : lastUser.Contains("weather", StringComparison.Ordinal) ? ToolScript
+            : lastUser.Contains("echo kimi-ok", StringComparison.Ordinal) ? ExecScript
             : GreetingScript;
         var ids = _tokenizer.Encode(script, parseSpecial: true);
         int k = tokens.Count - start;

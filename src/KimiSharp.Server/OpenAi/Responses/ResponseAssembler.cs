@@ -107,7 +107,7 @@ internal sealed class ResponseAssembler
     /// <summary>response.failed, for an error after the stream began.</summary>
     public ResponseStreamEvent Fail(ApiException error)
     {
-        var code = error.Kind switch
+        var code = error.Code ?? error.Kind switch
         {
             ApiErrorKind.RateLimited => "rate_limit_exceeded",
             ApiErrorKind.InvalidRequest => "invalid_prompt",

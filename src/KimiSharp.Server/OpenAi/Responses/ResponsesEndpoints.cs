@@ -29,7 +29,19 @@ public static class ResponsesEndpoints
             : [];
         var plan = ResponsesRequestMapper.Map(request, state.Options, model, previous);
         var prompt = state.Backend.PrepareChat(plan.Prompt);
-        var options = state.FitToContext(prompt, plan.Options);
+        GenerationOptions options;
+        try
+        {
+            options = state.FitToContext(prompt, plan.Options);
+        }
+        catch (ContextOverflowException overflow)
+        {
+            // The same refusal as the chat routes, naming this API's field; Codex reads the code as "context window exceeded".
+            throw new ApiException(ApiErrorKind.InvalidRequest,
+                $"input: the prompt has {overflow.PromptTokens} tokens but the context holds {overflow.ContextLength}; shorten the conversation or start kimi serve with a larger --ctx",
+                "input", "context_length_exceeded");
+        }
+
         var modelName = string.IsNullOrEmpty(request.Model) ? model.Id : request.Model;
         var assembler = new ResponseAssembler(plan.Echo.InProgress(ResponseAssembler.NewId("resp_"), ServerState.UnixNow(), modelName), plan.Tools);
 
