@@ -313,6 +313,8 @@ public sealed class ResponsesRequestMapperTests
         Assert.Equal(("k1", "auto", "u1"), (plan.Echo.PromptCacheKey, plan.Echo.Truncation, plan.Echo.User));
         Assert.Equal("x", plan.Echo.Metadata.GetProperty("team").GetString());
         Assert.Equal(ResponseTextFormat.Text, plan.TextFormat);
+        Assert.Equal((true, 2), (plan.Options.Logprobs, plan.Options.TopLogprobs)); // include: message.output_text.logprobs
+        Assert.False(Map("""{"input":"x","include":["reasoning.encrypted_content"]}""").Options.Logprobs);
     }
 
     [Fact]

@@ -141,6 +141,25 @@ public sealed class ResponsesWireTests(ServerFixture fixture) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task Logprobs_come_with_the_text_when_include_asks_for_them()
+    {
+        var response = await CreateAsync("""{"input":"echo:hey","include":["message.output_text.logprobs"],"top_logprobs":2}""");
+        var logprobs = response.GetProperty("output")[0].GetProperty("content")[0].GetProperty("logprobs").EnumerateArray().ToList();
+        Assert.Equal(["h", "e", "y"], logprobs.Select(l => l.GetProperty("token").GetString()));
+        Assert.All(logprobs, l => Assert.Equal(-0.5f, l.GetProperty("logprob").GetSingle()));
+        Assert.Equal([(int)'h'], logprobs[0].GetProperty("bytes").EnumerateArray().Select(b => b.GetInt32()));
+        Assert.Equal(["t0", "t1"], logprobs[0].GetProperty("top_logprobs").EnumerateArray().Select(t => t.GetProperty("token").GetString()));
+
+        var events = await StreamAsync("""{"input":"echo:hey","include":["message.output_text.logprobs"],"stream":true}""");
+        var deltas = events.Where(e => e.GetProperty("type").GetString() == "response.output_text.delta").ToList();
+        Assert.All(deltas, d => Assert.Equal(d.GetProperty("delta").GetString(), Assert.Single(d.GetProperty("logprobs").EnumerateArray()).GetProperty("token").GetString()));
+        Assert.Equal(3, events.Single(e => e.GetProperty("type").GetString() == "response.output_text.done").GetProperty("logprobs").GetArrayLength());
+
+        var plain = await CreateAsync("""{"input":"echo:hey"}""");
+        Assert.Equal(0, plain.GetProperty("output")[0].GetProperty("content")[0].GetProperty("logprobs").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Max_output_tokens_ends_the_response_incomplete()
     {
         var response = await CreateAsync("""{"input":"echo:abcdefgh","max_output_tokens":3}""");

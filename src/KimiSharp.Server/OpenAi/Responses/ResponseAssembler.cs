@@ -1,4 +1,5 @@
 using System.Text;
+using KimiSharp.Server.Backend;
 using KimiSharp.Server.Generation;
 using KimiSharp.Server.Hosting;
 
@@ -47,6 +48,10 @@ internal sealed class ResponseAssembler
         _events.Clear();
         switch (item)
         {
+            case ContentEvent { Text.Length: 0 } logprobsOnly when _message is not null && logprobsOnly.Logprobs is { Count: > 0 } held:
+                _message.Logprobs.AddRange(held.Select(Logprob)); // tokens of a stop string: scored, not shown
+                break;
+
             case ContentEvent { Text.Length: > 0 } text:
                 CloseCalls();
                 if (_message is null)
@@ -55,11 +60,13 @@ internal sealed class ResponseAssembler
                     _output.Add(null);
                     _events.Add(new OutputItemEvent("response.output_item.added", _sequence++, _message.OutputIndex,
                         new ResponseMessageItem(_message.Id, "in_progress", [])));
-                    _events.Add(new ContentPartEvent("response.content_part.added", _sequence++, _message.Id, _message.OutputIndex, 0, new OutputTextPart("")));
+                    _events.Add(new ContentPartEvent("response.content_part.added", _sequence++, _message.Id, _message.OutputIndex, 0, new OutputTextPart("", [])));
                 }
 
                 _message.Text.Append(text.Text);
-                _events.Add(new OutputTextDeltaEvent(_sequence++, _message.Id, _message.OutputIndex, 0, text.Text));
+                var logprobs = text.Logprobs is { Count: > 0 } scored ? scored.Select(Logprob).ToList() : [];
+                _message.Logprobs.AddRange(logprobs);
+                _events.Add(new OutputTextDeltaEvent(_sequence++, _message.Id, _message.OutputIndex, 0, text.Text, logprobs));
                 break;
 
             case ToolStartEvent start:
@@ -122,10 +129,10 @@ internal sealed class ResponseAssembler
         if (_message is not { } message)
             return;
         var text = message.Text.ToString();
-        var part = new OutputTextPart(text);
+        var part = new OutputTextPart(text, message.Logprobs);
         var item = new ResponseMessageItem(message.Id, status, [part]);
         _output[message.OutputIndex] = item;
-        _events.Add(new OutputTextDoneEvent(_sequence++, message.Id, message.OutputIndex, 0, text));
+        _events.Add(new OutputTextDoneEvent(_sequence++, message.Id, message.OutputIndex, 0, text, message.Logprobs));
         _events.Add(new ContentPartEvent("response.content_part.done", _sequence++, message.Id, message.OutputIndex, 0, part));
         _events.Add(new OutputItemEvent("response.output_item.done", _sequence++, message.OutputIndex, item));
         _message = null;
@@ -154,9 +161,16 @@ internal sealed class ResponseAssembler
 
     internal static string NewId(string prefix) => prefix + RandomIds.Alphanumeric(24);
 
+    private static ResponseLogprob Logprob(TokenLogprob token) => new(
+        token.Token, token.Logprob, Bytes(token.Bytes), token.Top.Select(t => new ResponseTopLogprob(t.Token, t.Logprob, Bytes(t.Bytes))).ToList());
+
+    private static int[] Bytes(byte[] bytes) => Array.ConvertAll(bytes, b => (int)b);
+
     private sealed record OpenMessage(string Id, int OutputIndex)
     {
         public StringBuilder Text { get; } = new();
+
+        public List<ResponseLogprob> Logprobs { get; } = [];
     }
 
     private sealed record OpenCall(string Id, int OutputIndex, string CallId, string Name, string? Namespace)

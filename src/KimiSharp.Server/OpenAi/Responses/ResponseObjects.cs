@@ -71,15 +71,19 @@ public sealed record ResponseMessageItem(string Id, string Status, IReadOnlyList
     public string Role => "assistant";
 }
 
-public sealed record OutputTextPart(string Text)
+/// <param name="Logprobs">Each token's log-probability when <c>include</c> asks for <c>message.output_text.logprobs</c>; else empty.</param>
+public sealed record OutputTextPart(string Text, IReadOnlyList<ResponseLogprob> Logprobs)
 {
     [JsonPropertyOrder(-1)]
     public string Type => "output_text";
 
     public IReadOnlyList<JsonElement> Annotations => [];
-
-    public IReadOnlyList<JsonElement> Logprobs => [];
 }
+
+/// <param name="Bytes">The token's UTF-8 bytes (a token may hold part of a character).</param>
+public sealed record ResponseLogprob(string Token, float Logprob, int[] Bytes, IReadOnlyList<ResponseTopLogprob> TopLogprobs);
+
+public sealed record ResponseTopLogprob(string Token, float Logprob, int[] Bytes);
 
 /// <param name="Namespace">The namespace tool the function belongs to (Codex calls these by name plus namespace).</param>
 /// <param name="Arguments">JSON text.</param>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace KimiSharp.Server.OpenAi.Responses;
@@ -25,17 +24,11 @@ public sealed record OutputItemEvent(string Type, int SequenceNumber, int Output
 public sealed record ContentPartEvent(string Type, int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, OutputTextPart Part)
     : ResponseStreamEvent(Type, SequenceNumber);
 
-public sealed record OutputTextDeltaEvent(int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Delta)
-    : ResponseStreamEvent("response.output_text.delta", SequenceNumber)
-{
-    public IReadOnlyList<JsonElement> Logprobs => [];
-}
+public sealed record OutputTextDeltaEvent(int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Delta, IReadOnlyList<ResponseLogprob> Logprobs)
+    : ResponseStreamEvent("response.output_text.delta", SequenceNumber);
 
-public sealed record OutputTextDoneEvent(int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Text)
-    : ResponseStreamEvent("response.output_text.done", SequenceNumber)
-{
-    public IReadOnlyList<JsonElement> Logprobs => [];
-}
+public sealed record OutputTextDoneEvent(int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Text, IReadOnlyList<ResponseLogprob> Logprobs)
+    : ResponseStreamEvent("response.output_text.done", SequenceNumber);
 
 public sealed record FunctionArgumentsDeltaEvent(int SequenceNumber, string ItemId, int OutputIndex, string Delta)
     : ResponseStreamEvent("response.function_call_arguments.delta", SequenceNumber);

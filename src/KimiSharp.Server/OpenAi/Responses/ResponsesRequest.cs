@@ -39,7 +39,7 @@ public sealed record ResponsesRequest
     /// <summary>{effort, summary}: accepted; an instruct model has no reasoning to report.</summary>
     public JsonElement? Reasoning { get; init; }
 
-    /// <summary>Extra output to include (e.g. <c>reasoning.encrypted_content</c>): accepted.</summary>
+    /// <summary>Extra output: <c>message.output_text.logprobs</c> adds token log-probabilities; the rest (e.g. <c>reasoning.encrypted_content</c>) is accepted.</summary>
     public JsonElement? Include { get; init; }
 
     /// <summary>{format, verbosity}: the format is validated here (constrained decoding hooks onto it).</summary>

@@ -73,7 +73,7 @@ public static class ResponsesRequestMapper
         if (request.MaxToolCalls is < 1)
             throw ApiException.Invalid("max_tool_calls", $"must be at least 1, got {request.MaxToolCalls}");
         var reasoning = Reasoning(request.Reasoning);
-        CheckStrings(request.Include, "include");
+        var include = Strings(request.Include, "include");
         CheckObject(request.Metadata, "metadata");
         CheckObject(request.ClientMetadata, "client_metadata");
         CheckObject(request.StreamOptions, "stream_options");
@@ -92,6 +92,8 @@ public static class ResponsesRequestMapper
         var options = OpenAiRequestMapper.SamplingOptions(server, model, request.Temperature, request.TopP, null, null, null, null, request.Seed, null) with
         {
             MaxTokens = MaxOutputTokens(request.MaxOutputTokens, model),
+            Logprobs = include.Contains("message.output_text.logprobs") || request.TopLogprobs > 0,
+            TopLogprobs = request.TopLogprobs ?? 0,
         };
         var stops = JsonFields.StringOrStrings(request.Stop, "stop", MaxStops);
         bool store = request.Store != false;
@@ -191,15 +193,14 @@ public static class ResponsesRequestMapper
         }
     }
 
-    private static void CheckStrings(JsonElement? value, string param)
+    private static List<string> Strings(JsonElement? value, string param)
     {
         if (value is not { } v || v.ValueKind == JsonValueKind.Null)
-            return;
+            return [];
         if (v.ValueKind != JsonValueKind.Array)
             throw ApiException.Invalid(param, $"must be an array of strings, not {JsonFields.Describe(v)}");
         int i = 0;
-        foreach (var item in v.EnumerateArray())
-            JsonFields.String(item, $"{param}[{i++}]");
+        return v.EnumerateArray().Select(item => JsonFields.String(item, $"{param}[{i++}]")).ToList();
     }
 
     private static void CheckObject(JsonElement? value, string param)
