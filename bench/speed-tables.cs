@@ -124,7 +124,9 @@ foreach (var row in rows)
     }
     string test = (row.P > 0 ? $"pp{row.P}" : $"tg{row.N}") + (row.D > 0 ? $" @ d{row.D}" : "") + (row.Np > 1 ? $" x{row.Np}" : "");
     double? theirsPct = bytesPerToken is { } b && bandwidth > 0 && theirs.Count > 0 ? Math.Round(100 * b * Median(theirs) / 1e9 / bandwidth, 1) : null;
-    results.Add((row.File, test, ours.ToArray(), theirs.ToArray(), row.Goal, oursPct, theirsPct, $"kimi {oursArgs}", $"dotnet {theirsArgs}"));
+    // The commands as a reader runs them from the repository root (the script runs the same builds directly).
+    results.Add((row.File, test, ours.ToArray(), theirs.ToArray(), row.Goal, oursPct, theirsPct, $"kimi {oursArgs}",
+        $"dotnet run -c Release --project ../shared/llama-bench -- {Common(path, row)}"));
 }
 
 string cpu = File.Exists("/proc/cpuinfo")
