@@ -51,6 +51,29 @@ public static class AccuracyHarness
             oursDefault.AsSpan().SequenceEqual(oursExact));
     }
 
+    /// <summary>
+    /// Perplexity as llama-perplexity (and <c>kimi perplexity</c>) computes it, from llama.cpp's logits: each chunk of
+    /// <paramref name="ctx"/> tokens evaluated from position 0, the second half of its tokens scored.
+    /// </summary>
+    public static double LlamaPerplexity(string path, int[] tokens, int ctx, int chunks, LlamaMode mode, int threads)
+    {
+        using var llama = LlamaReference.Load(path, contextSize: ctx, threads: threads, mode: mode);
+        double nll = 0;
+        int scored = 0;
+        for (int c = 0; c < chunks; c++)
+        {
+            var chunk = tokens.AsSpan(c * ctx, ctx).ToArray();
+            var logits = llama.EvaluateAll(chunk);
+            for (int j = ctx / 2; j < ctx - 1; j++, scored++)
+            {
+                var row = logits[j];
+                double max = row.Max(), sum = row.Sum(v => Math.Exp(v - max));
+                nll -= row[chunk[j + 1]] - max - Math.Log(sum);
+            }
+        }
+        return Math.Exp(nll / scored);
+    }
+
     /// <summary>Our logits of every position of every sequence (prefill batch, then decode steps), flattened.</summary>
     private static float[] Ours(string path, ModelOptions options, List<int[]> sequences)
     {
