@@ -42,6 +42,11 @@ public static class Program
             KernelCompare.Run(args.Skip(1).ToArray());
             return;
         }
+        if (args.Length > 0 && args[0] == "tiles")
+        {
+            TileBench.Run(args.Skip(1).ToArray());
+            return;
+        }
         if (args.Length > 0 && args[0] == "bandwidth")
         {
             QuickCompare.Bandwidth();
