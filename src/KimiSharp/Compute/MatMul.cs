@@ -1,6 +1,7 @@
 using KimiSharp.Quants;
 using KimiSharp.Quants.IQuants;
 using KimiSharp.Quants.Repacked;
+using KimiSharp.Quants.Tiles;
 
 namespace KimiSharp.Compute;
 
@@ -137,10 +138,12 @@ public static unsafe class MatMul
         public int RowsPerTask;
         public SumOrder Order;
         public int GemmTokens;
+        public TileKernel Tile;
+        public bool Invariant;
     }
 
-    /// <summary>Which of ggml-cpu's kernels (and so which float summation order) an output follows.</summary>
-    private enum SumOrder : byte { VecDot, TinyBlas, Repacked }
+    /// <summary>Which of ggml-cpu's kernels (and so which float summation order) an output follows; Tile is our own (fast path).</summary>
+    private enum SumOrder : byte { VecDot, TinyBlas, Repacked, Tile }
 
     /// <summary>
     /// Picks the order llama.cpp would sum this product in: its repacked kernels where it repacks the weight
@@ -151,6 +154,14 @@ public static unsafe class MatMul
     private static void ChooseOrder(ref MatMulJob job, MatMulPath path, GgmlType activationType)
     {
         bool invariant = (path & MatMulPath.BatchInvariant) != 0;
+        if ((path & MatMulPath.Fast) != 0)
+        {
+            // tile kernels wherever a batch can share the weight decode (and for single tokens too when batch-invariant, so a
+            // token sums the same alone or in a batch); else the codec's vec_dot, batch-invariant by its contract
+            job.Invariant = invariant;
+            job.Order = (job.Tokens > 1 || invariant) && TileKernels.TryGet(job.Type, out job.Tile) ? SumOrder.Tile : SumOrder.VecDot;
+            return;
+        }
         bool experts = (path & MatMulPath.ExpertRows) != 0 || job.TokenIndex != null;
         if ((path & (MatMulPath.NoRepack | MatMulPath.PerHeadWeight)) == 0 && LlamaRepack.Applies(job.Type, job.Rows, job.Cols))
         {
@@ -226,6 +237,11 @@ public static unsafe class MatMul
             }
             tokens = job->GemmTokens;
         }
+        if (job->Order == SumOrder.Tile)
+        {
+            TileChunk(job, codec, r0, r1);
+            return;
+        }
         if (job->Order == SumOrder.VecDot)
         {
             // vec_dot order: the codec's mat-vec kernel (several rows per pass where the type has one), a row group at a
@@ -265,6 +281,45 @@ public static unsafe class MatMul
                         SumOrder.Repacked => LlamaRepack.Dot(job->Type, wRow, aRow, cols, gemm: t < job->GemmTokens),
                         _ => TinyBlasDot(job->Type, wRow, aRow, cols),
                     };
+                }
+            }
+        }
+    }
+
+    /// <summary>Tokens whose activation rows a tile pass keeps hot (64 × 7168 columns of Q8_K = 510 KB, about L2).</summary>
+    private const int TileTokenBlock = 64;
+
+    /// <summary>
+    /// Rows [r0, r1) by tile kernels: per block of up to 64 tokens, every row meets its tokens in tiles of up to 8 (split
+    /// evenly: 9 tokens run as 5 + 4), each weight block decoded once per tile. Outside batch-invariant mode a lone token
+    /// takes the codec's vec_dot, which is faster for one token.
+    /// </summary>
+    private static void TileChunk(MatMulJob* job, IQuantCodec codec, int r0, int r1)
+    {
+        int rows = job->Rows, cols = job->Cols, tokens = job->Tokens;
+        var run = job->Tile.Run;
+        byte** act = stackalloc byte*[TileTokenBlock];
+        float* res = stackalloc float[TileKernels.MaxTokens];
+        for (int t0 = 0; t0 < tokens; t0 += TileTokenBlock)
+        {
+            int count = Math.Min(TileTokenBlock, tokens - t0);
+            for (int j = 0; j < count; j++) act[j] = Activation(job, t0 + j);
+            int tiles = (count + TileKernels.MaxTokens - 1) / TileKernels.MaxTokens;
+            for (int r = r0; r < r1; r++)
+            {
+                byte* wRow = job->W + r * job->WRowBytes;
+                float* yr = job->Y + (long)t0 * rows + r;
+                for (int i = 0, j0 = 0; i < tiles; i++)
+                {
+                    int n = (count - j0) / (tiles - i);                       // even split of what is left
+                    if (n == 1 && !job->Invariant)
+                        yr[(long)j0 * rows] = codec.VecDot(wRow, act[j0], cols);
+                    else
+                    {
+                        run(wRow, act + j0, n, cols, res);
+                        for (int j = 0; j < n; j++) yr[(long)(j0 + j) * rows] = res[j];
+                    }
+                    j0 += n;
                 }
             }
         }

@@ -24,4 +24,11 @@ public enum MatMulPath
 
     /// <summary>Follow llama.cpp run without weight repacking (<c>--no-repack</c>).</summary>
     NoRepack = 16,
+
+    /// <summary>
+    /// Not llama.cpp's order: the fastest kernels this machine has (tile kernels for batches, the plain vec_dot for one
+    /// token), exact in their integer sums and differing from the exact order only in float rounding. The order flags above
+    /// are then ignored, except <see cref="BatchInvariant"/>.
+    /// </summary>
+    Fast = 32,
 }

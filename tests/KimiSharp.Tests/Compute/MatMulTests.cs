@@ -59,6 +59,71 @@ public unsafe class MatMulTests
             Assert.True(Math.Abs(y[i] - expected[i]) <= tol[i], $"{t} y[{i}] = {y[i]}, expected {expected[i]} ± {tol[i]}");
     }
 
+    public static TheoryData<GgmlType, int> FastCases => new()
+    {
+        { GgmlType.Q4_K, 1 }, { GgmlType.Q4_K, 9 }, { GgmlType.Q4_K, 70 }, { GgmlType.Q6_K, 2 }, { GgmlType.Q6_K, 17 },
+        { GgmlType.IQ2_XXS, 1 }, { GgmlType.IQ2_XXS, 13 }, { GgmlType.Q8_0, 5 }, { GgmlType.Q5_0, 3 }, { GgmlType.F32, 4 },
+    };
+
+    private static byte[] ValidWeights(GgmlType t, int elements, int seed)
+    {
+        var w = new byte[GgmlTypes.Get(t).RowBytes(elements)];
+        RandomBlocks.Fill(t, w, new Random(seed), 0.05f);
+        return w;
+    }
+
+    [Theory]
+    [MemberData(nameof(FastCases))]
+    public void Fast_path_matches_dequantized_reference(GgmlType t, int tokens)
+    {
+        const int rows = 37, cols = 512;
+        var w = ValidWeights(t, rows * cols, 21);
+        var x = TestData.Floats(tokens * cols, 22);
+        var expected = Reference(t, w, rows, cols, x, tokens, out var tol);
+        var y = new float[tokens * rows];
+        using var pool = new WorkerPool(2);
+        fixed (byte* pw = w)
+            MatMul.Multiply(new QuantMatrix(pw, t, rows, cols), x, tokens, y, pool, MatMulPath.Fast);
+        for (int i = 0; i < y.Length; i++)
+            Assert.True(Math.Abs(y[i] - expected[i]) <= tol[i], $"{t} fast y[{i}] = {y[i]}, expected {expected[i]} ± {tol[i]}");
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.IQ2_XXS)]
+    [InlineData(GgmlType.Q8_0)]
+    public void Fast_batch_invariant_batches_equal_tokens_run_alone(GgmlType t)
+    {
+        const int rows = 24, cols = 512, tokens = 11;
+        var w = ValidWeights(t, rows * cols, 31);
+        var x = TestData.Floats(tokens * cols, 32);
+        using var pool = new WorkerPool(2);
+        var batch = new float[tokens * rows];
+        var one = new float[rows];
+        const MatMulPath path = MatMulPath.Fast | MatMulPath.BatchInvariant;
+        fixed (byte* pw = w)
+        {
+            var m = new QuantMatrix(pw, t, rows, cols);
+            MatMul.Multiply(m, x, tokens, batch, pool, path);
+            for (int k = 0; k < tokens; k++)
+            {
+                MatMul.Multiply(m, x.AsSpan(k * cols, cols), 1, one, pool, path);
+                Assert.Equal(one, batch.AsSpan(k * rows, rows).ToArray());
+            }
+            // expert rows (a MoE selection of tokens) give the same bits as well
+            var buffer = new byte[MatMul.ActivationBytes(t, cols, tokens)];
+            fixed (byte* pb = buffer)
+            {
+                var a = MatMul.QuantizeActivations(QuantCodecs.VecDotType(t), x, tokens, cols, pb, buffer.Length, pool);
+                int[] selected = [7, 2, 10];
+                var ySel = new float[selected.Length * rows];
+                MatMul.Multiply(m, a, selected, ySel, pool, path);
+                for (int i = 0; i < selected.Length; i++)
+                    Assert.Equal(batch.AsSpan(selected[i] * rows, rows).ToArray(), ySel.AsSpan(i * rows, rows).ToArray());
+            }
+        }
+    }
+
     [Fact]
     public void Multiply_is_close_to_the_float_product()
     {

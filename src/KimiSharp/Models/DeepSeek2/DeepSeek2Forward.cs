@@ -36,8 +36,10 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     private void Mul(in QuantMatrix matrix, ReadOnlySpan<float> x, int t, Span<float> y, MatMulPath path = MatMulPath.Default) =>
         MatMul.Multiply(matrix, x, t, y, pool, path | _paths);
 
-    /// <summary>Model-wide order choices added to every product (batch invariance, llama.cpp without repacking).</summary>
-    private readonly MatMulPath _paths = (batchInvariant ? MatMulPath.BatchInvariant : 0) | (matchRepacking ? 0 : MatMulPath.NoRepack);
+    /// <summary>Model-wide order choices added to every product (batch invariance, llama.cpp without repacking, or the fast
+    /// kernels when not exact).</summary>
+    private readonly MatMulPath _paths = (batchInvariant ? MatMulPath.BatchInvariant : 0) | (matchRepacking ? 0 : MatMulPath.NoRepack)
+        | (exact ? 0 : MatMulPath.Fast);
 
     private void Observe(string name, int layer, ReadOnlySpan<float> values) =>
         Observer?.Invoke(layer < 0 ? name : $"{name}-{layer}", values);
