@@ -19,7 +19,8 @@ public static class Program
         }
         if (args.Length > 0 && args[0] == "stages")
         {
-            StageProbe.Run(args[1], int.Parse(args[2]));
+            StageProbe.Run(args[1], int.Parse(args[2]), args.Contains("--exact"),
+                args.SkipWhile(a => a != "-t").Skip(1).Select(int.Parse).DefaultIfEmpty(2).First());
             return;
         }
         if (args.Length > 0 && args[0] == "attention")
@@ -40,6 +41,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "kernels")
         {
             KernelCompare.Run(args.Skip(1).ToArray());
+            return;
+        }
+        if (args.Length > 0 && args[0] == "modes")
+        {
+            ModeCompare.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 512, args.Length > 3 ? int.Parse(args[3]) : 64,
+                args.Length > 4 ? int.Parse(args[4]) : 3, args.Length > 5 ? int.Parse(args[5]) : 2);
             return;
         }
         if (args.Length > 0 && args[0] == "tiles")

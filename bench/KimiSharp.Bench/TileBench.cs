@@ -49,6 +49,13 @@ internal static unsafe class TileBench
                         codec.VecDotRowsTwoTokens(w, wRow, ptrs[k], ptrs[k + 1], Cols, y + k * Rows, y + (k + 1) * Rows, Rows);
                 }),
             };
+            if (t == GgmlType.Q4_K)
+                runs.Add(("gemv8", () =>
+                {
+                    for (int k = 0; k < Tokens; k++)
+                        for (int r = 0; r < Rows; r += 8)
+                            KimiSharp.Quants.Repacked.Q4KRepackedOrder.Gemv8Rows(w + r * wRow, wRow, ptrs[k], Cols, y + k * Rows + r);
+                }));
             if (TileKernels.TryGet(t, out var kernel))
                 foreach (int n in new[] { 1, 4, 8 })
                     runs.Add(($"tile{n}", () =>

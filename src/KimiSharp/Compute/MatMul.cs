@@ -114,7 +114,7 @@ public static unsafe class MatMul
                 Y = py, RowsPerTask = rowsPerTask,
             };
             ChooseOrder(ref job, path, actType);
-            if (job.Order == SumOrder.Repacked)
+            if (job.Order == SumOrder.Repacked || job.Fast)
             {
                 // the 8-row kernels need chunks aligned to 8 rows (repacked matrices have rows % 8 == 0)
                 job.RowsPerTask = (job.RowsPerTask + 7) & ~7;
@@ -139,7 +139,7 @@ public static unsafe class MatMul
         public SumOrder Order;
         public int GemmTokens;
         public TileKernel Tile;
-        public bool Invariant;
+        public bool Invariant, Fast;
     }
 
     /// <summary>Which of ggml-cpu's kernels (and so which float summation order) an output follows; Tile is our own (fast path).</summary>
@@ -159,6 +159,7 @@ public static unsafe class MatMul
             // tile kernels wherever a batch can share the weight decode (and for single tokens too when batch-invariant, so a
             // token sums the same alone or in a batch); else the codec's vec_dot, batch-invariant by its contract
             job.Invariant = invariant;
+            job.Fast = true;
             job.Order = (job.Tokens > 1 || invariant) && TileKernels.TryGet(job.Type, out job.Tile) ? SumOrder.Tile : SumOrder.VecDot;
             return;
         }
@@ -242,6 +243,11 @@ public static unsafe class MatMul
             TileChunk(job, codec, r0, r1);
             return;
         }
+        if (job->Order == SumOrder.VecDot && job->Fast && tokens == 1)
+        {
+            MatVec(job->Type, codec, job->W + r0 * job->WRowBytes, job->WRowBytes, r1 - r0, Activation(job, 0), cols, job->Y + r0);
+            return;
+        }
         if (job->Order == SumOrder.VecDot)
         {
             // vec_dot order: the codec's mat-vec kernel (several rows per pass where the type has one), a row group at a
@@ -290,38 +296,74 @@ public static unsafe class MatMul
     private const int TileTokenBlock = 64;
 
     /// <summary>
-    /// Rows [r0, r1) by tile kernels: per block of up to 64 tokens, every row meets its tokens in tiles of up to 8 (split
-    /// evenly: 9 tokens run as 5 + 4), each weight block decoded once per tile. Outside batch-invariant mode a lone token
-    /// takes the codec's vec_dot, which is faster for one token.
+    /// Rows [r0, r1) by tile kernels: per block of up to 64 tokens (their activations stay in L2), every row meets its
+    /// tokens through <see cref="RowDots"/>.
     /// </summary>
     private static void TileChunk(MatMulJob* job, IQuantCodec codec, int r0, int r1)
     {
         int rows = job->Rows, cols = job->Cols, tokens = job->Tokens;
-        var run = job->Tile.Run;
         byte** act = stackalloc byte*[TileTokenBlock];
-        float* res = stackalloc float[TileKernels.MaxTokens];
         for (int t0 = 0; t0 < tokens; t0 += TileTokenBlock)
         {
             int count = Math.Min(TileTokenBlock, tokens - t0);
             for (int j = 0; j < count; j++) act[j] = Activation(job, t0 + j);
-            int tiles = (count + TileKernels.MaxTokens - 1) / TileKernels.MaxTokens;
             for (int r = r0; r < r1; r++)
+                RowDots(job->Tile, codec, job->W + r * job->WRowBytes, act, count, cols, job->Y + (long)t0 * rows + r, rows, job->Invariant);
+        }
+    }
+
+    /// <summary>
+    /// One token against rows [0, rows) (the fast path's mat-vec): y[r] = W[r]·a. Q4_K and Q2_K run 8 rows per pass (8 weight
+    /// streams at once, which keeps more of the memory bus busy than one row after another); other types the codec's
+    /// VecDotRows (several rows per pass where the codec has such a kernel).
+    /// </summary>
+    internal static void MatVec(GgmlType type, IQuantCodec codec, byte* w, long rowBytes, int rows, byte* a, int cols, float* y)
+    {
+        int r = 0;
+        if (type is GgmlType.Q4_K or GgmlType.Q2_K && Simd.Best >= SimdLevel.Avx2)
+            for (; r + 8 <= rows; r += 8)
+                if (type == GgmlType.Q4_K)
+                    Q4KRepackedOrder.Gemv8Rows(w + r * rowBytes, rowBytes, a, cols, y + r);
+                else
+                    Q2KRepackedOrder.Gemv8Rows(w + r * rowBytes, rowBytes, a, cols, y + r);
+        if (r < rows)
+            codec.VecDotRows(w + r * rowBytes, rowBytes, a, cols, y + r, rows - r);
+    }
+
+    /// <summary>The tile kernel for <paramref name="type"/> (Run is null where there is none).</summary>
+    internal static bool TryTile(GgmlType type, out TileKernel tile) => TileKernels.TryGet(type, out tile);
+
+    /// <summary>
+    /// y[j·stride] = W[row] · act[j] for j &lt; count: in tiles of up to 8 tokens split evenly (9 run as 5 + 4), each weight
+    /// block decoded once per tile. Where there is no tile kernel, or for a lone token outside batch-invariant mode (vec_dot
+    /// is faster for one), the codec's vec_dot, two tokens per call (bit-identical to one by its contract).
+    /// </summary>
+    internal static void RowDots(in TileKernel tile, IQuantCodec codec, byte* wRow, byte** act, int count, int cols, float* y, long stride,
+        bool invariant)
+    {
+        float* res = stackalloc float[TileKernels.MaxTokens];
+        int tiles = (count + TileKernels.MaxTokens - 1) / TileKernels.MaxTokens;
+        for (int i = 0, j0 = 0; i < tiles; i++)
+        {
+            int n = (count - j0) / (tiles - i);
+            if (tile.Run != null && (n > 1 || invariant))
             {
-                byte* wRow = job->W + r * job->WRowBytes;
-                float* yr = job->Y + (long)t0 * rows + r;
-                for (int i = 0, j0 = 0; i < tiles; i++)
-                {
-                    int n = (count - j0) / (tiles - i);                       // even split of what is left
-                    if (n == 1 && !job->Invariant)
-                        yr[(long)j0 * rows] = codec.VecDot(wRow, act[j0], cols);
-                    else
-                    {
-                        run(wRow, act + j0, n, cols, res);
-                        for (int j = 0; j < n; j++) yr[(long)(j0 + j) * rows] = res[j];
-                    }
-                    j0 += n;
-                }
+                tile.Run(wRow, act + j0, n, cols, res);
+                for (int j = 0; j < n; j++) y[(j0 + j) * stride] = res[j];
             }
+            else
+            {
+                int j = 0;
+                for (; j + 1 < n; j += 2)
+                {
+                    codec.VecDotRowsTwoTokens(wRow, 0, act[j0 + j], act[j0 + j + 1], cols, res, res + 1, 1);
+                    y[(j0 + j) * stride] = res[0];
+                    y[(j0 + j + 1) * stride] = res[1];
+                }
+                if (j < n)
+                    y[(j0 + j) * stride] = codec.VecDot(wRow, act[j0 + j], cols);
+            }
+            j0 += n;
         }
     }
 

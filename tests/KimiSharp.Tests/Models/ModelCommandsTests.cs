@@ -35,13 +35,13 @@ public class ModelCommandsTests(TinyModelFiles files) : IClassFixture<TinyModelF
         int[] tokens = [5, 17, 300, 42, 9, 77];
         var outPath = Path.Combine(files.Directory_, "logits-norepack.bin");
         int code = Program.BuildRoot().Parse(["logits", "--model", model, "--tokens", string.Join(",", tokens), "--out", outPath,
-            "--threads", "1", "--no-repack"]).Invoke();
+            "--threads", "1", "--no-repack", "--exact"]).Invoke();
         Assert.Equal(0, code);
         var bytes = File.ReadAllBytes(outPath);
 
         float[] Logits(bool matchRepacking)
         {
-            using var m = DeepSeek2Model.Load(model, new ModelOptions(1, MatchLlamaCppRepacking: matchRepacking));
+            using var m = DeepSeek2Model.Load(model, new ModelOptions(1, MatchLlamaCppRepacking: matchRepacking, Exact: true));
             var result = new float[tokens.Length * m.VocabSize];
             using var s = m.CreateSession(tokens.Length);
             s.ForwardAll(tokens, result);

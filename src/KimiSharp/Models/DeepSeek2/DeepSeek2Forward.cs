@@ -12,8 +12,15 @@ internal delegate void ForwardObserver(string name, ReadOnlySpan<float> values);
 /// one (shapes beside each step; E embedding, H heads, Dn/Dr nope/rope head parts, R kv_lora_rank, Dv value head).
 /// </summary>
 internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weights w, WorkerPool pool, bool batchInvariant = false,
-    bool matchRepacking = true, bool exact = false, KvCacheType kvType = KvCacheType.F32)
+    bool matchRepacking = true, bool exact = false, KvCacheType kvType = KvCacheType.F32) : IDisposable
 {
+    /// <summary>The fast path's FFN step: experts (or the dense FFN) in two pool passes (see <see cref="FusedFfn"/>).</summary>
+    private readonly FusedFfn _ffn = new(pool);
+    private int[] _ffnTokens = [];
+    private float[] _ffnWeights = [];
+
+    public void Dispose() => _ffn.Dispose();
+
     private readonly long _rowBytes = LatentRowFormat.RowBytes(kvType, c.LatentRowLength);
 
     /// <summary>
@@ -281,6 +288,13 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     /// <summary>Dense SwiGLU FFN: Down · (silu(Gate·h) ⊙ Up·h); result in b.Down.</summary>
     private void DenseFfn(LayerWeights layer, Span<float> h, int t, ForwardBuffers b)
     {
+        if (!Exact)
+        {
+            _ffn.Clear();
+            _ffn.Add(layer.Gate!.Value, layer.Up!.Value, layer.Down!.Value, AllTokens(t), default);
+            _ffn.Run(h, t, new Span<float>(b.Down, t * c.EmbeddingLength), batchInvariant);
+            return;
+        }
         SwiGluFfn(layer.Gate!.Value, layer.Up!.Value, layer.Down!.Value, h, t, b, new Span<float>(b.Down, t * c.EmbeddingLength), layer.Index);
     }
 
@@ -344,6 +358,12 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
             b.ExpertPairs[b.ExpertOffsets[ex] + counts[ex]++] = p;
         }
 
+        if (!Exact)
+        {
+            FusedMoe(layer, h, t, b, counts);
+            return;
+        }
+
         // Each chosen expert on its tokens: y = w · Down_e(silu(Gate_e x) ⊙ Up_e x)   [count, E]
         // h is quantized once for all experts' gate/up (ggml's MUL_MAT_ID does the same).
         var gateAct = Quantize(layer.GateExps.Type, h, t, b.QuantizedGate);
@@ -393,6 +413,45 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
             if (Observer != null) Observe("ffn_shexp", layer.Index, shared);
             Add(result, shared);
         }
+    }
+
+    /// <summary>
+    /// The fast path's MoE: every chosen expert on its tokens with its routing weights, plus the shared expert on all tokens,
+    /// summed in one <see cref="FusedFfn"/> step (two pool passes; no per-expert products or slot buffers).   [T, E]
+    /// </summary>
+    private void FusedMoe(LayerWeights layer, Span<float> h, int t, ForwardBuffers b, ReadOnlySpan<int> counts)
+    {
+        int k = c.ExpertUsedCount;
+        if (_ffnWeights.Length < t) _ffnWeights = new float[Math.Max(t, b.Capacity)];
+        _ffn.Clear();
+        var expertTokens = new Span<int>(b.TokenRows, t);
+        for (int ex = 0; ex < counts.Length; ex++)
+        {
+            int count = counts[ex];
+            if (count == 0)
+                continue;
+            int* pairs = b.ExpertPairs + b.ExpertOffsets[ex];
+            for (int j = 0; j < count; j++)
+            {
+                expertTokens[j] = pairs[j] / k;
+                _ffnWeights[j] = b.ExpertWeights[pairs[j]];
+            }
+            _ffn.Add(layer.GateExps[ex], layer.UpExps[ex], layer.DownExps[ex], expertTokens[..count], _ffnWeights.AsSpan(0, count));
+        }
+        if (layer.GateShared is { } gs)
+            _ffn.Add(gs, layer.UpShared!.Value, layer.DownShared!.Value, AllTokens(t), default);
+        _ffn.Run(h, t, new Span<float>(b.Down, t * c.EmbeddingLength), batchInvariant);
+    }
+
+    /// <summary>0, 1, …, t−1 (a dense FFN's or the shared expert's tokens).</summary>
+    private ReadOnlySpan<int> AllTokens(int t)
+    {
+        if (_ffnTokens.Length < t)
+        {
+            _ffnTokens = new int[Math.Max(t, 2 * _ffnTokens.Length)];
+            for (int i = 0; i < _ffnTokens.Length; i++) _ffnTokens[i] = i;
+        }
+        return _ffnTokens.AsSpan(0, t);
     }
 
     private static ReadOnlySpan<float> Vec(float* p, int n) => new(p, n);

@@ -106,6 +106,7 @@ public sealed class DeepSeek2Model : ILanguageModel
 
     public void Dispose()
     {
+        _forward.Dispose();
         _pool.Dispose();
         _weights.Dispose();
         _ownedFile?.Dispose();
