@@ -26,9 +26,9 @@ public static class EnforcerBench
         Console.WriteLine($"GrammarVocabulary.FromTokenizer alone: {sw.Elapsed.TotalMilliseconds:F0} ms");
 
         var schemas = Schemas().ToList();
-        var compileMs = new List<(string Name, double Ms)>();
-        var maskUs = new List<double>();
-        var perSchemaUs = new List<(string Name, double Mean, double P99)>();
+        var compileMs = new List<double>();
+        var rows = new List<string>();
+        var all = new Dictionary<string, List<double>> { ["frequent, cached"] = [], ["frequent, uncached"] = [], ["uniform, cached"] = [], ["uniform, uncached"] = [] };
         var mask = new TokenMask(vocabulary.Size);
         foreach (var (name, schema) in schemas)
         {
@@ -37,72 +37,80 @@ public static class EnforcerBench
             CompiledGrammar grammar = null!;
             for (int i = 0; i < 5; i++)
             {
-                long t0 = Stopwatch.GetTimestamp();
+                double t0 = ThreadClock.NowMicroseconds();
                 grammar = JsonSchemaCompiler.Compile(schema);
-                times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                times.Add((ThreadClock.NowMicroseconds() - t0) / 1000);
             }
             times.Sort();
-            compileMs.Add((name, times[2]));
-
-            var random = new Random(name.GetHashCode(StringComparison.Ordinal) & 0x7FFFFFFF);
-            var mine = new List<double>();
-            for (int w = 0; w < walks; w++)
+            compileMs.Add(times[2]);
+            var row = $"| {name} | {times[2]:F2} |";
+            foreach (bool frequent in (bool[])[true, false])
             {
-                var matcher = new GrammarMatcher(grammar);
-                var text = new System.Text.StringBuilder();
-                for (int step = 0; step < 400; step++)
+                foreach (bool cached in (bool[])[true, false])
                 {
-                    long t0 = Stopwatch.GetTimestamp();
-                    matcher.ComputeMask(vocabulary, mask.Bits);
-                    double us = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
-                    mine.Add(us);
-                    if (us > 3000 && Environment.GetEnvironmentVariable("ENFORCER_DIAG") == "1")
-                        Console.WriteLine($"SLOW {us:F0}us {name} step {step} {matcher.DebugState(vocabulary)} allowed {mask.Count} text: {text}");
-                    int token = Pick(mask, random);
-                    if (token < 0) break; // complete: only end of generation remains
-                    bool ok = vocabulary.TokenBytes[token] is { } bytes ? matcher.AcceptBytes(bytes) : matcher.AcceptSpecial(token);
-                    text.Append(vocabulary.Describe(token));
-                    if (!ok) throw new InvalidOperationException($"{name}: the mask allowed token {token} but the matcher refused it");
+                    var cache = cached ? new MaskCache() : null;
+                    var random = new Random(name.Length * 31 + (frequent ? 1 : 2));
+                    var mine = new List<double>();
+                    for (int w = 0; w < walks; w++) Walk(grammar, vocabulary, mask, random, frequent, cache, mine);
+                    all[$"{(frequent ? "frequent" : "uniform")}, {(cached ? "cached" : "uncached")}"].AddRange(mine);
+                    mine.Sort();
+                    row += $" {mine.Average():F1} / {Percentile(mine, 0.99):F0} |";
                 }
             }
-            maskUs.AddRange(mine);
-            mine.Sort();
-            perSchemaUs.Add((name, mine.Average(), Percentile(mine, 0.99)));
+            rows.Add(row);
         }
 
-        maskUs.Sort();
         Console.WriteLine();
-        Console.WriteLine("| schema | compile ms | mask mean µs | mask p99 µs |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        for (int i = 0; i < schemas.Count; i++)
-            Console.WriteLine($"| {schemas[i].Name} | {compileMs[i].Ms:F2} | {perSchemaUs[i].Mean:F1} | {perSchemaUs[i].P99:F0} |");
-        var compiles = compileMs.Select(c => c.Ms).Order().ToList();
+        Console.WriteLine(ThreadClock.IsThreadTime ? "times are the thread's CPU time (preemption on a shared machine left out)" : "times are wall-clock");
+        Console.WriteLine("mask µs as mean / p99; frequent = picks among the 20K most frequent tokens (text-like), uniform = any allowed token (stress)");
+        Console.WriteLine("| schema | compile ms | frequent, cached | frequent, uncached | uniform, cached | uniform, uncached |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var row in rows) Console.WriteLine(row);
         Console.WriteLine();
-        Console.WriteLine($"mask per token over {maskUs.Count} tokens of {schemas.Count} schemas: mean {maskUs.Average():F1} µs, p50 {Percentile(maskUs, 0.5):F1} µs, p99 {Percentile(maskUs, 0.99):F0} µs, max {maskUs[^1]:F0} µs");
-        Console.WriteLine($"compile per schema: mean {compiles.Average():F2} ms, max {compiles[^1]:F2} ms");
+        foreach (var (mode, list) in all)
+        {
+            list.Sort();
+            Console.WriteLine($"{mode}: {list.Count} masks, mean {list.Average():F1} µs, p50 {Percentile(list, 0.5):F1} µs, p99 {Percentile(list, 0.99):F0} µs, max {list[^1]:F0} µs");
+        }
+        compileMs.Sort();
+        Console.WriteLine($"compile per schema: mean {compileMs.Average():F2} ms, median {compileMs[compileMs.Count / 2]:F2} ms, max {compileMs[^1]:F2} ms");
         Console.WriteLine("anchors (MaskBench means): llguidance 47 µs (p99 460 µs), XGrammar 292 µs, llama.cpp GBNF 14.5 ms");
     }
 
-    /// <summary>A random allowed text or special token, or -1 when none is allowed (the grammar is complete).</summary>
-    private static int Pick(TokenMask mask, Random random)
+    /// <summary>One generation: mask, pick, accept — until the grammar is complete (closing after 40 tokens).</summary>
+    private static void Walk(CompiledGrammar grammar, GrammarVocabulary vocabulary, TokenMask mask, Random random, bool frequent, MaskCache? cache, List<double> times)
     {
-        int count = mask.Count;
-        if (count == 0) return -1;
-        int k = random.Next(count);
-        var bits = mask.Bits;
-        for (int w = 0; w < bits.Length; w++)
+        var matcher = new GrammarMatcher(grammar);
+        var pool = new List<int>();
+        for (int step = 0; step < 400; step++)
         {
-            int n = System.Numerics.BitOperations.PopCount(bits[w]);
-            if (k >= n)
+            double t0 = ThreadClock.NowMicroseconds();
+            if (cache is not null) cache.ComputeMask(matcher, vocabulary, mask.Bits);
+            else matcher.ComputeMask(vocabulary, mask.Bits);
+            times.Add(ThreadClock.NowMicroseconds() - t0);
+            if (matcher.IsAccepting && (step > 40 || random.Next(3) == 0)) return;
+            pool.Clear();
+            bool closing = step > 40;
+            for (int pass = 0; pass < 3 && pool.Count == 0; pass++)
             {
-                k -= n;
-                continue;
+                var bits = mask.Bits;
+                for (int w = 0; w < bits.Length; w++)
+                {
+                    for (ulong word = bits[w]; word != 0; word &= word - 1)
+                    {
+                        int id = w * 64 + System.Numerics.BitOperations.TrailingZeroCount(word);
+                        var b = vocabulary.TokenBytes[id];
+                        if (pass == 0 && closing && b is not [(byte)'"' or (byte)'}' or (byte)']', ..]) continue;
+                        if (pass <= 1 && frequent && id >= 20000) continue;
+                        pool.Add(id);
+                    }
+                }
             }
-            ulong word = bits[w];
-            for (; k > 0; k--) word &= word - 1;
-            return w * 64 + System.Numerics.BitOperations.TrailingZeroCount(word);
+            if (pool.Count == 0) return;
+            int token = pool[random.Next(pool.Count)];
+            bool ok = vocabulary.TokenBytes[token] is { } bytes ? matcher.AcceptBytes(bytes) : matcher.AcceptSpecial(token);
+            if (!ok) throw new InvalidOperationException($"the mask allowed token {token} but the matcher refused it");
         }
-        return -1;
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];

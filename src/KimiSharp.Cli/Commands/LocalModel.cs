@@ -27,6 +27,9 @@ internal sealed class LocalModel : IDisposable
     public ChatFormatter Formatter { get; }
     public bool IsDemo { get; }
 
+    /// <summary>tokenizer.chat_template of the file, or null (the native Kimi renderer is used).</summary>
+    public string? ChatTemplate { get; init; }
+
     /// <summary>Opens <paramref name="path"/> (any part of a split set), or the demo model when null (printing its notice to <paramref name="status"/>).</summary>
     public static LocalModel Open(string? path, int threads, TextWriter status, bool matchRepacking = true, bool exact = false)
     {
@@ -43,10 +46,11 @@ internal sealed class LocalModel : IDisposable
 
         Tokenizer tokenizer;
         ChatFormatter formatter;
+        string? template;
         using (var file = GgufFile.Open(path!))
         {
             tokenizer = Tokenizer.FromGguf(file.Metadata);
-            file.Metadata.TryGetString("tokenizer.chat_template", out var template);
+            file.Metadata.TryGetString("tokenizer.chat_template", out template);
             formatter = new ChatFormatter(template, TokenTextOrEmpty(tokenizer, tokenizer.BosId), TokenTextOrEmpty(tokenizer, tokenizer.EosId));
         }
         var model = ModelLoader.Load(path!, threads, matchRepacking, exact);
@@ -55,7 +59,7 @@ internal sealed class LocalModel : IDisposable
             model.Dispose();
             throw new InvalidDataException($"the model has {model.VocabSize} logits but the tokenizer {tokenizer.VocabSize} tokens");
         }
-        return new LocalModel(path!, model, tokenizer, formatter, demo);
+        return new LocalModel(path!, model, tokenizer, formatter, demo) { ChatTemplate = template };
     }
 
     /// <summary>Prompt tokens of a conversation rendered through the chat template (content never becomes control tokens).</summary>

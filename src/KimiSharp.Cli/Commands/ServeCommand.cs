@@ -27,9 +27,10 @@ public static class ServeCommand
         var factor = new Option<float>("--anthropic-temperature-factor") { Description = "Anthropic requests sample at temperature × factor (Moonshot: 0.6)", DefaultValueFactory = _ => 0.6f };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every request" };
         var exact = ExactOption.Create();
+        var noEnforce = new Option<bool>("--no-enforce") { Description = "Do not constrain decoding (by default tool calls follow Kimi's format with declared names and schema-valid arguments, and response formats / grammars are enforced)" };
 
         var command = new Command("serve", "Serve a model over OpenAI- and Anthropic-compatible HTTP APIs");
-        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose, exact })
+        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose, exact, noEnforce })
             command.Options.Add(option);
 
         command.SetAction((result, cancellationToken) => CliErrors.GuardAsync(async () =>
@@ -50,7 +51,8 @@ public static class ServeCommand
                 result.GetValue(threads),
                 result.GetValue(parallel),
                 result.GetValue(alias),
-                result.GetValue(exact));
+                result.GetValue(exact),
+                NoEnforce: result.GetValue(noEnforce));
             await using var running = await StartAsync(settings, Console.Error, cancellationToken);
             Console.Error.WriteLine($"kimi serve: listening on {running.Server.BaseAddress} (OpenAI: {running.Server.BaseAddress}v1, Anthropic: {running.Server.BaseAddress})");
             return await running.RunUntilStoppedAsync(cancellationToken);
@@ -80,7 +82,11 @@ public static class ServeCommand
                 MaxActiveSequences = settings.Parallel,
                 MaxQueuedRequests = settings.Server.MaxQueuedRequests,
             });
-            var backend = new EngineChatBackend(engine, local.Tokenizer, local.Formatter, name);
+            var enforcement = new EnforcementOptions(
+                Enabled: !settings.NoEnforce,
+                ReasoningEnd: EnforcementOptions.ReasoningEndOf(local.ChatTemplate),
+                Log: settings.Server.Verbose ? message => log.WriteLine($"kimi serve: {message}") : null);
+            var backend = new EngineChatBackend(engine, local.Tokenizer, local.Formatter, name, enforcement: enforcement);
             log.WriteLine($"kimi serve: model '{name}' ready ({local.Path}, context {engine.ContextLength}, {settings.Parallel} parallel sequences)");
             return new OwningBackend(backend, local);
         }
@@ -114,6 +120,7 @@ public static class ServeCommand
         public int[] Tokenize(string text, bool addSpecial, bool parseSpecial) => inner.Tokenize(text, addSpecial, parseSpecial);
         public string Detokenize(IReadOnlyList<int> tokens) => inner.Detokenize(tokens);
         public string TokenPiece(int token) => inner.TokenPiece(token);
+        public void ValidateFormat(OutputFormat format) => inner.ValidateFormat(format);
 
         public IAsyncEnumerable<GenerationUpdate> GenerateAsync(PreparedPrompt prompt, Server.Backend.GenerationOptions options, CancellationToken cancellationToken) =>
             inner.GenerateAsync(prompt, options, cancellationToken);
@@ -127,7 +134,7 @@ public static class ServeCommand
 }
 
 /// <summary>Everything <c>kimi serve</c> was told.</summary>
-internal sealed record ServeSettings(string? ModelPath, ServerOptions Server, int ContextLength, int Threads, int Parallel, string? Alias, bool Exact = false)
+internal sealed record ServeSettings(string? ModelPath, ServerOptions Server, int ContextLength, int Threads, int Parallel, string? Alias, bool Exact = false, bool NoEnforce = false)
 {
     public void Validate()
     {

@@ -46,6 +46,7 @@ public static class AnthropicRequestMapper
             TopK = request.TopK ?? 0,
             MinP = server.DefaultMinP,
             MaxTokens = (int)(request.MaxTokens ?? model.ContextLength),
+            Format = OutputFormat(request),
         };
 
         var stops = new List<string>();
@@ -299,5 +300,30 @@ public static class AnthropicRequestMapper
         if (result.Mode == ToolChoiceMode.Named && !tools!.Any(t => t.Name == result.Name))
             throw ApiException.Invalid("tool_choice.name", $"'{result.Name}' is not among the declared tools");
         return result;
+    }
+
+    /// <summary>
+    /// Structured outputs (<c>output_format</c>, or <c>output_config.format</c>): a JSON schema the text reply must
+    /// match. Anthropic's structured outputs are strict, so an unsupported keyword is a 400.
+    /// </summary>
+    private static OutputFormat? OutputFormat(MessagesRequest request)
+    {
+        string param = "output_format";
+        JsonElement? format = request.OutputFormat;
+        if (format is not { ValueKind: JsonValueKind.Object } && request.OutputConfig is { ValueKind: JsonValueKind.Object } config
+            && config.TryGetProperty("format", out var nested))
+        {
+            format = nested;
+            param = "output_config.format";
+        }
+        if (format is not { } value || value.ValueKind == JsonValueKind.Null)
+            return null;
+        if (value.ValueKind != JsonValueKind.Object)
+            throw ApiException.Invalid(param, $"must be an object, not {JsonFields.Describe(value)}");
+        if (!value.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "json_schema")
+            throw ApiException.Invalid($"{param}.type", "must be 'json_schema'");
+        if (!value.TryGetProperty("schema", out var schema))
+            throw ApiException.Invalid($"{param}.schema", "is required");
+        return Backend.OutputFormat.JsonSchema(JsonFields.RawObject(schema, $"{param}.schema"), strict: true, $"{param}.schema");
     }
 }

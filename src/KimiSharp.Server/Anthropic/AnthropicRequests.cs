@@ -19,6 +19,10 @@ public sealed record MessagesRequest
     public int? TopK { get; init; }
     public List<AnthropicToolDto?>? Tools { get; init; }
     public AnthropicToolChoiceDto? ToolChoice { get; init; }
+
+    /// <summary>Structured outputs: <c>{"type":"json_schema","schema":{…}}</c> (also accepted as <c>output_config.format</c>).</summary>
+    public JsonElement? OutputFormat { get; init; }
+    public JsonElement? OutputConfig { get; init; }
 }
 
 public sealed record AnthropicMessageDto

@@ -3,6 +3,8 @@ using System.Text;
 using KimiSharp.Chat;
 using KimiSharp.Engine;
 using KimiSharp.Gguf;
+using KimiSharp.Grammar;
+using KimiSharp.Grammar.Json;
 using KimiSharp.Sampling;
 using KimiSharp.Server.Hosting;
 using KimiSharp.Text;
@@ -16,8 +18,11 @@ namespace KimiSharp.Server.Backend;
 /// The real backend: the chat template (<see cref="ChatFormatter"/>, history ids normalised to
 /// <c>functions.NAME:IDX</c>), the tokenizer (template text with special-token parsing, message content
 /// without), the <see cref="InferenceEngine"/>, and Kimi's tool-call parser over the decoded text.
-/// tool_choice: <c>none</c> bans the section-begin token; <c>required</c> and a named tool prefill the
-/// start of a tool-call section after the generation prompt, so the model can only continue a call.
+/// With enforcement (the default) every chat reply is constrained by the Enforcer (<see cref="ChatConstraint"/>):
+/// tool calls follow Kimi's format with declared names, the next global index and schema-valid arguments;
+/// tool_choice none masks the markers out, required/named open the section at once; response formats and
+/// grammars constrain the content. Without it (<c>--no-enforce</c>): <c>none</c> bans the section-begin token,
+/// <c>required</c> and a named tool prefill the start of a tool-call section after the generation prompt.
 /// </summary>
 public sealed class EngineChatBackend : IChatBackend, IDisposable
 {
@@ -26,14 +31,20 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
     private readonly ChatFormatter _formatter;
     private readonly bool _ownsEngine;
     private readonly int? _sectionBeginId;
+    private readonly EnforcementOptions _enforcement;
+    private readonly Lazy<Enforcer>? _enforcer;
 
-    public EngineChatBackend(InferenceEngine engine, Tokenizer tokenizer, ChatFormatter formatter, string modelId, bool ownsEngine = true)
+    public EngineChatBackend(InferenceEngine engine, Tokenizer tokenizer, ChatFormatter formatter, string modelId, bool ownsEngine = true,
+        EnforcementOptions? enforcement = null)
     {
         _engine = engine;
         _tokenizer = tokenizer;
         _formatter = formatter;
         _ownsEngine = ownsEngine;
         _sectionBeginId = tokenizer.TryGetId(ToolCallParser.SectionBegin, out int id) ? id : null;
+        _enforcement = enforcement ?? new EnforcementOptions();
+        if (_enforcement.Enabled)
+            _enforcer = new Lazy<Enforcer>(() => new Enforcer(GrammarVocabulary.FromTokenizer(tokenizer), _enforcement.Log));
         Model = new ModelDescription(modelId, engine.ContextLength, tokenizer.VocabSize, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }
 
@@ -41,13 +52,19 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
     /// A backend over <paramref name="model"/> with the tokenizer and chat template read from the GGUF
     /// metadata (the native Kimi renderer when the file has no template).
     /// </summary>
-    public static EngineChatBackend Create(ILanguageModel model, GgufMetadata metadata, string modelId, EngineOptions engineOptions)
+    public static EngineChatBackend Create(ILanguageModel model, GgufMetadata metadata, string modelId, EngineOptions engineOptions, EnforcementOptions? enforcement = null)
     {
         var tokenizer = Tokenizer.FromGguf(metadata);
         metadata.TryGetString("tokenizer.chat_template", out var template);
         var formatter = new ChatFormatter(template, TokenOrEmpty(tokenizer, tokenizer.BosId), TokenOrEmpty(tokenizer, tokenizer.EosId));
-        return new EngineChatBackend(new InferenceEngine(model, tokenizer, engineOptions), tokenizer, formatter, modelId);
+        enforcement ??= new EnforcementOptions();
+        if (enforcement.ReasoningEnd is null && EnforcementOptions.ReasoningEndOf(template) is { } end)
+            enforcement = enforcement with { ReasoningEnd = end };
+        return new EngineChatBackend(new InferenceEngine(model, tokenizer, engineOptions), tokenizer, formatter, modelId, enforcement: enforcement);
     }
+
+    /// <summary>The Enforcer (built on first use: its vocabulary view takes about a second for 160K tokens), or null with enforcement off.</summary>
+    public Enforcer? Enforcer => _enforcer?.Value;
 
     public BackendState State => BackendState.Ready;
 
@@ -76,10 +93,19 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
         foreach (var segment in formatted.Segments)
             _tokenizer.Encode(segment.Text, segment.IsTemplateText, tokens);
 
+        int firstCallIndex = request.Messages.Sum(m => m.ToolCalls?.Count ?? 0);
+        if (Enforcer is { } enforcer)
+        {
+            return new PreparedPrompt(tokens.ToArray(), ParseToolCalls: true, request.Tools, request.ToolChoice)
+            {
+                BackendData = new ChatState("", BanToolCalls: false, ChatConstraint(enforcer, request, firstCallIndex)),
+            };
+        }
+
         var prefill = request.ToolChoice.Mode switch
         {
             ToolChoiceMode.Required when tools is not null => ToolCallParser.SectionBegin,
-            ToolChoiceMode.Named => $"{ToolCallParser.SectionBegin}{ToolCallParser.CallBegin}functions.{request.ToolChoice.Name}:0{ToolCallParser.ArgumentBegin}",
+            ToolChoiceMode.Named => $"{ToolCallParser.SectionBegin}{ToolCallParser.CallBegin}functions.{request.ToolChoice.Name}:{firstCallIndex}{ToolCallParser.ArgumentBegin}",
             _ => "",
         };
         if (prefill.Length > 0)
@@ -87,8 +113,66 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
 
         return new PreparedPrompt(tokens.ToArray(), ParseToolCalls: true, request.Tools, request.ToolChoice)
         {
-            BackendData = new ChatState(prefill, BanToolCalls: request.ToolChoice.Mode == ToolChoiceMode.None),
+            BackendData = new ChatState(prefill, BanToolCalls: request.ToolChoice.Mode == ToolChoiceMode.None, null),
         };
+    }
+
+    /// <summary>
+    /// The reply's constraint without the content format (added per generation): tool calls as the request allows
+    /// them, each tool's arguments compiled from its schema (cached; a schema never fails the request).
+    /// </summary>
+    private ChatConstraintOptions ChatConstraint(Enforcer enforcer, ChatPromptRequest request, int firstCallIndex)
+    {
+        var options = new ChatConstraintOptions { FirstCallIndex = firstCallIndex, ReasoningEnd = _enforcement.ReasoningEnd };
+        if (request.Tools is not { Count: > 0 } tools || enforcer.ToolFormat is null || request.ToolChoice.Mode == ToolChoiceMode.None)
+            return options;
+        return options with
+        {
+            ToolCalls = request.ToolChoice.Mode == ToolChoiceMode.Auto ? ToolCallMode.Auto : ToolCallMode.Required,
+            OnlyTool = request.ToolChoice.Mode == ToolChoiceMode.Named ? request.ToolChoice.Name : null,
+            Tools = tools.Select(t => new ToolGrammar(t.Name, enforcer.ToolArguments(t.Name, t.ParametersJson))).ToList(),
+        };
+    }
+
+    public void ValidateFormat(OutputFormat format)
+    {
+        if (Enforcer is { } enforcer) Compile(enforcer, format);
+    }
+
+    /// <summary>The format's grammar; a bad or (strict) unsupported schema or grammar is a 400 naming the field.</summary>
+    private static CompiledGrammar Compile(Enforcer enforcer, OutputFormat format)
+    {
+        try
+        {
+            return format.Kind switch
+            {
+                OutputFormatKind.JsonObject => enforcer.JsonObject(),
+                OutputFormatKind.JsonSchema => enforcer.JsonSchema(format.Source!, format.Strict),
+                _ => enforcer.Gbnf(format.Source!),
+            };
+        }
+        catch (UnsupportedSchemaException e)
+        {
+            throw ApiException.Invalid(format.Param, $"{e.Message} (strict mode); remove it or set strict to false");
+        }
+        catch (GrammarException e)
+        {
+            throw ApiException.Invalid(format.Param, e.Message);
+        }
+    }
+
+    /// <summary>The per-request constraint of a generation, or null when nothing is constrained.</summary>
+    private ITokenConstraint? Constraint(PreparedPrompt prompt, GenerationOptions options)
+    {
+        if (Enforcer is not { } enforcer) return null;
+        var content = options.Format is { } format ? Compile(enforcer, format) : null;
+        if (prompt.BackendData is ChatState { Constraint: { } chat })
+        {
+            if (enforcer.ToolFormat is null && content is null) return null;
+            if (enforcer.ToolFormat is null) return enforcer.Create(content!);
+            return enforcer.Create(chat with { Content = content, SingleCall = options.SingleToolCall });
+        }
+        return content is null ? null : enforcer.Create(content);
     }
 
     public PreparedPrompt PrepareText(string prompt)
@@ -132,6 +216,7 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
             Sampling = Sampling(options, state?.BanToolCalls == true),
             MaxTokens = options.MaxTokens,
             TopLogprobs = options.Logprobs ? options.TopLogprobs : null,
+            Constraint = Constraint(prompt, options),
         };
 
         // Leaving this iterator early (stop string found, client gone) cancels the sequence at its next step.
@@ -280,5 +365,5 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
             _engine.Dispose();
     }
 
-    private sealed record ChatState(string Prefill, bool BanToolCalls);
+    private sealed record ChatState(string Prefill, bool BanToolCalls, ChatConstraintOptions? Constraint);
 }

@@ -20,4 +20,10 @@ public sealed record GenerationOptions
     /// <summary>Report each token's log-probability, with this many alternatives (0–20).</summary>
     public bool Logprobs { get; init; }
     public int TopLogprobs { get; init; }
+
+    /// <summary>Constrained output (response_format, text.format, output_format, grammar, json_schema), or null.</summary>
+    public OutputFormat? Format { get; init; }
+
+    /// <summary>At most one tool call (parallel_tool_calls: false).</summary>
+    public bool SingleToolCall { get; init; }
 }

@@ -36,6 +36,14 @@ public interface IChatBackend
     string TokenPiece(int token);
 
     /// <summary>
+    /// Checks that <paramref name="format"/> can be enforced (compiling it), so a bad schema or grammar is a 400
+    /// before any response starts. Throws <see cref="Hosting.ApiException"/>. Backends that do not enforce formats accept any.
+    /// </summary>
+    void ValidateFormat(OutputFormat format)
+    {
+    }
+
+    /// <summary>
     /// Generates for <paramref name="prompt"/>. Ends with exactly one <see cref="GenerationFinished"/> unless
     /// cancelled; disposing the enumerator or cancelling <paramref name="cancellationToken"/> stops the
     /// sequence at the next engine step. Throws <see cref="QueueFullException"/> when the engine's queue is full.

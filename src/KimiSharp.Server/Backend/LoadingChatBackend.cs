@@ -34,6 +34,8 @@ public sealed class LoadingChatBackend(Task<IChatBackend> loading, ModelDescript
 
     public string TokenPiece(int token) => Loaded.TokenPiece(token);
 
+    public void ValidateFormat(OutputFormat format) => Loaded.ValidateFormat(format);
+
     public IAsyncEnumerable<GenerationUpdate> GenerateAsync(PreparedPrompt prompt, GenerationOptions options, CancellationToken cancellationToken) =>
         Loaded.GenerateAsync(prompt, options, cancellationToken);
 

@@ -20,20 +20,22 @@ public sealed class ServerState(IChatBackend backend, ServerOptions options)
     }
 
     /// <summary>
-    /// Checks that the prompt leaves room for at least one generated token, and clamps max_tokens to
-    /// what is left of the context.
+    /// Checks that the prompt leaves room for at least one generated token and that an output format can be
+    /// enforced, and clamps max_tokens to what is left of the context.
     /// </summary>
     public GenerationOptions FitToContext(PreparedPrompt prompt, GenerationOptions options)
     {
         int context = Backend.Model.ContextLength;
         if (prompt.TokenCount >= context)
             throw new ContextOverflowException(prompt.TokenCount, context);
+        if (options.Format is { } format)
+            Backend.ValidateFormat(format);
         return options with { MaxTokens = Math.Min(options.MaxTokens, context - prompt.TokenCount) };
     }
 
     /// <summary>Starts a generation run (after admission) for an endpoint.</summary>
     public IAsyncEnumerable<RunEvent> Run(PreparedPrompt prompt, GenerationOptions options, IReadOnlyList<string> stops, string toolIdPrefix, CancellationToken cancellationToken, bool singleToolCall = false) =>
-        GenerationRun.RunAsync(Backend, prompt, options, stops, toolIdPrefix, singleToolCall, Metrics, cancellationToken);
+        GenerationRun.RunAsync(Backend, prompt, options with { SingleToolCall = singleToolCall }, stops, toolIdPrefix, singleToolCall, Metrics, cancellationToken);
 
     public static long UnixNow() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 }

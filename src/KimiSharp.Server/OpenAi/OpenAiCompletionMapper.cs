@@ -33,6 +33,7 @@ public static class OpenAiCompletionMapper
             request.PresencePenalty, request.FrequencyPenalty, request.Seed, request.LogitBias) with
         {
             MaxTokens = request.MaxTokens is null ? 16 : OpenAiRequestMapper.MaxTokens("max_tokens", request.MaxTokens, model),
+            Format = OpenAiRequestMapper.OutputFormat(request.ResponseFormat, request.Grammar, request.JsonSchema),
         };
         return (prompt, options, JsonFields.StringOrStrings(request.Stop, "stop", 16));
     }

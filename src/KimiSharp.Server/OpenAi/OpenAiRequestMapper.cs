@@ -31,7 +31,7 @@ public static class OpenAiRequestMapper
         var tools = MapTools(request.Tools);
         var toolChoice = MapToolChoice(request.ToolChoice, tools);
         var mapped = MapMessages(messages);
-        ValidateResponseFormat(request.ResponseFormat);
+        var format = OutputFormat(request.ResponseFormat, request.Grammar, request.JsonSchema);
 
         var options = SamplingOptions(server, model, request.Temperature, request.TopP, request.TopK, request.MinP,
             request.PresencePenalty, request.FrequencyPenalty, request.Seed, request.LogitBias) with
@@ -47,7 +47,7 @@ public static class OpenAiRequestMapper
                 throw ApiException.Invalid("top_logprobs", "needs logprobs set to true");
         }
 
-        options = options with { Logprobs = request.Logprobs == true, TopLogprobs = request.TopLogprobs ?? 0 };
+        options = options with { Logprobs = request.Logprobs == true, TopLogprobs = request.TopLogprobs ?? 0, Format = format };
         var stops = JsonFields.StringOrStrings(request.Stop, "stop", MaxStops);
         return new OpenAiChatPlan(
             new ChatPromptRequest(mapped, tools, toolChoice),
@@ -283,23 +283,41 @@ public static class OpenAiRequestMapper
         return result;
     }
 
-    private static void ValidateResponseFormat(ResponseFormatDto? format)
+    /// <summary>
+    /// The constrained output a request asks for: OpenAI's <c>response_format</c> (json_object, or json_schema with
+    /// its strict flag) or llama.cpp's <c>grammar</c> (GBNF) / <c>json_schema</c> fields; at most one of them.
+    /// </summary>
+    public static OutputFormat? OutputFormat(ResponseFormatDto? responseFormat, string? grammar, JsonElement? jsonSchema)
     {
-        if (format is null)
-            return;
-        switch (format.Type)
+        var given = new List<string>();
+        if (responseFormat is not null && responseFormat.Type != "text") given.Add("response_format");
+        if (grammar is not null) given.Add("grammar");
+        if (jsonSchema is { ValueKind: not JsonValueKind.Null }) given.Add("json_schema");
+        if (given.Count > 1)
+            throw ApiException.Invalid(given[1], $"only one of response_format, grammar and json_schema may be given (got {string.Join(" and ", given)})");
+        if (grammar is not null)
+            return string.IsNullOrWhiteSpace(grammar) ? throw ApiException.Invalid("grammar", "must not be empty") : Backend.OutputFormat.Gbnf(grammar, "grammar");
+        if (jsonSchema is { ValueKind: not JsonValueKind.Null } schema)
+            return Backend.OutputFormat.JsonSchema(JsonFields.RawObject(schema, "json_schema"), strict: false, "json_schema");
+        if (responseFormat is null)
+            return null;
+        switch (responseFormat.Type)
         {
-            case "text" or "json_object":
-                return;
+            case "text":
+                return null;
+            case "json_object":
+                return Backend.OutputFormat.JsonObject("response_format");
             case "json_schema":
-                var schema = format.JsonSchema ?? throw ApiException.Invalid("response_format.json_schema", "is required for type json_schema");
-                if (string.IsNullOrEmpty(schema.Name))
+                var format = responseFormat.JsonSchema ?? throw ApiException.Invalid("response_format.json_schema", "is required for type json_schema");
+                if (string.IsNullOrEmpty(format.Name))
                     throw ApiException.Invalid("response_format.json_schema.name", "is required");
-                if (schema.Schema is { } s && s.ValueKind != JsonValueKind.Object)
+                if (format.Schema is not { ValueKind: not JsonValueKind.Null } s)
+                    return Backend.OutputFormat.JsonObject("response_format.json_schema");
+                if (s.ValueKind != JsonValueKind.Object)
                     throw ApiException.Invalid("response_format.json_schema.schema", "must be a JSON schema object");
-                return;
+                return Backend.OutputFormat.JsonSchema(s.GetRawText(), format.Strict == true, "response_format.json_schema.schema");
             default:
-                throw ApiException.Invalid("response_format.type", $"'{format.Type}' is not one of text, json_object, json_schema");
+                throw ApiException.Invalid("response_format.type", $"'{responseFormat.Type}' is not one of text, json_object, json_schema");
         }
     }
 }

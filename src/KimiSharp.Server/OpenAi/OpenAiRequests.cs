@@ -29,6 +29,12 @@ public sealed record ChatCompletionRequest
     public int? TopLogprobs { get; init; }
     public ResponseFormatDto? ResponseFormat { get; init; }
     public int? N { get; init; }
+
+    /// <summary>llama.cpp extension: a GBNF grammar the reply must match.</summary>
+    public string? Grammar { get; init; }
+
+    /// <summary>llama.cpp extension: a JSON schema the reply must match.</summary>
+    public JsonElement? JsonSchema { get; init; }
 }
 
 public sealed record ChatMessageDto
@@ -111,4 +117,12 @@ public sealed record CompletionRequest
     public bool? Echo { get; init; }
     public string? Suffix { get; init; }
     public int? BestOf { get; init; }
+
+    /// <summary>llama.cpp extension: a GBNF grammar the completion must match.</summary>
+    public string? Grammar { get; init; }
+
+    /// <summary>llama.cpp extension: a JSON schema the completion must match.</summary>
+    public JsonElement? JsonSchema { get; init; }
+
+    public ResponseFormatDto? ResponseFormat { get; init; }
 }

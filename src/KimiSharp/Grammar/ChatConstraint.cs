@@ -70,7 +70,7 @@ public sealed class ChatConstraint : MaskedConstraint
     private int _calls;
     private bool _contentStarted;
 
-    public ChatConstraint(ChatConstraintOptions options, GrammarVocabulary vocabulary) : base(vocabulary)
+    public ChatConstraint(ChatConstraintOptions options, GrammarVocabulary vocabulary, MaskCache? cache = null) : base(vocabulary, cache)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _format = KimiToolFormat.For(vocabulary);
@@ -117,8 +117,7 @@ public sealed class ChatConstraint : MaskedConstraint
 
     protected override void ComputeMask()
     {
-        var matcher = _phase == Phase.Content ? _content! : _current!;
-        matcher.ComputeMask(Vocabulary, Mask.Bits);
+        ComputeMaskOf(_phase == Phase.Content ? _content! : _current!);
     }
 
     protected override void CompleteMask()

@@ -25,6 +25,9 @@ public sealed class Enforcer
 
     public GrammarVocabulary Vocabulary { get; }
 
+    /// <summary>Masks by parse state, shared by all requests.</summary>
+    public MaskCache Masks { get; } = new();
+
     /// <summary>Kimi's tool-call markers, or null when the vocabulary has none (tool calls are then not enforced).</summary>
     public KimiToolFormat? ToolFormat { get; }
 
@@ -77,10 +80,10 @@ public sealed class Enforcer
     }
 
     /// <summary>A constraint: the whole output is a sentence of <paramref name="grammar"/>, then end of generation.</summary>
-    public ITokenConstraint Create(CompiledGrammar grammar) => new GrammarConstraint(grammar, Vocabulary);
+    public ITokenConstraint Create(CompiledGrammar grammar) => new GrammarConstraint(grammar, Vocabulary, Masks);
 
     /// <summary>A constraint for a chat reply (content format, tool calls, reasoning).</summary>
-    public ITokenConstraint Create(ChatConstraintOptions options) => new ChatConstraint(options, Vocabulary);
+    public ITokenConstraint Create(ChatConstraintOptions options) => new ChatConstraint(options, Vocabulary, Masks);
 
     private CompiledGrammar Cached(string key, Func<CompiledGrammar> compile)
     {

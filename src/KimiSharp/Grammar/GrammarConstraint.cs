@@ -9,7 +9,7 @@ public sealed class GrammarConstraint : MaskedConstraint
 {
     private readonly GrammarMatcher _matcher;
 
-    public GrammarConstraint(CompiledGrammar grammar, GrammarVocabulary vocabulary) : base(vocabulary)
+    public GrammarConstraint(CompiledGrammar grammar, GrammarVocabulary vocabulary, MaskCache? cache = null) : base(vocabulary, cache)
     {
         _matcher = new GrammarMatcher(grammar);
     }
@@ -21,7 +21,7 @@ public sealed class GrammarConstraint : MaskedConstraint
 
     protected override bool NeedsComputedMask => true;
 
-    protected override void ComputeMask() => _matcher.ComputeMask(Vocabulary, Mask.Bits);
+    protected override void ComputeMask() => ComputeMaskOf(_matcher);
 
     protected override void CompleteMask()
     {

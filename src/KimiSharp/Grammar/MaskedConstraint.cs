@@ -16,13 +16,24 @@ public abstract class MaskedConstraint : ITokenConstraint, IThreadPoolWorkItem
     private long _maskPosition = -1;
     private Exception? _error;
 
-    protected MaskedConstraint(GrammarVocabulary vocabulary)
+    protected MaskedConstraint(GrammarVocabulary vocabulary, MaskCache? cache)
     {
         Vocabulary = vocabulary ?? throw new ArgumentNullException(nameof(vocabulary));
         Mask = new TokenMask(vocabulary.Size);
+        Cache = cache;
     }
 
     public GrammarVocabulary Vocabulary { get; }
+
+    /// <summary>Masks by parse state shared across sequences, or null.</summary>
+    protected MaskCache? Cache { get; }
+
+    /// <summary>The matcher's mask into <see cref="Mask"/>, through the cache when there is one.</summary>
+    protected void ComputeMaskOf(GrammarMatcher matcher)
+    {
+        if (Cache is { } cache) cache.ComputeMask(matcher, Vocabulary, Mask.Bits);
+        else matcher.ComputeMask(Vocabulary, Mask.Bits);
+    }
 
     /// <summary>The mask being filled for the current position.</summary>
     protected TokenMask Mask { get; }

@@ -94,6 +94,12 @@ public static class ResponsesRequestMapper
             MaxTokens = MaxOutputTokens(request.MaxOutputTokens, model),
             Logprobs = include.Contains("message.output_text.logprobs") || request.TopLogprobs > 0,
             TopLogprobs = request.TopLogprobs ?? 0,
+            Format = format.Type switch
+            {
+                "json_object" => OutputFormat.JsonObject("text.format"),
+                "json_schema" => OutputFormat.JsonSchema(format.SchemaJson!, format.Strict == true, "text.format.schema"),
+                _ => null,
+            },
         };
         var stops = JsonFields.StringOrStrings(request.Stop, "stop", MaxStops);
         bool store = request.Store != false;

@@ -96,15 +96,15 @@ public sealed partial class JsonSchemaCompiler
             if (!properties.Any(p => p.Name == name)) properties.Add((name, additional ?? TrueSchema));
 
         var members = properties.Select(p => GrammarExpr.Seq(
-            GrammarExpr.Literal(JsonStrings.Encode(p.Name) + ":"),
+            GrammarExpr.Literal(JsonStrings.Encode(p.Name)), Colon,
             Schema(p.Schema, $"{path}/properties/{p.Name}"))).ToList();
 
         GrammarExpr afterSome, afterNone; // the rest, when a member was / was not written before
         if (additional is { } extraSchema)
         {
             var key = KeyExcluding(properties.Select(p => p.Name));
-            var extra = GrammarExpr.Seq(JsonStrings.Quoted(key), GrammarExpr.Literal(":"), Schema(extraSchema, $"{path}/additionalProperties"));
-            var more = GrammarExpr.Star(GrammarExpr.Seq(GrammarExpr.Literal(","), extra));
+            var extra = GrammarExpr.Seq(JsonStrings.Quoted(key), Colon, Schema(extraSchema, $"{path}/additionalProperties"));
+            var more = GrammarExpr.Star(GrammarExpr.Seq(Comma, extra));
             afterSome = more;
             afterNone = GrammarExpr.Optional(GrammarExpr.Seq(extra, more));
         }
@@ -113,7 +113,7 @@ public sealed partial class JsonSchemaCompiler
             afterSome = GrammarExpr.Empty;
             afterNone = GrammarExpr.Empty;
         }
-        var comma = GrammarExpr.Literal(",");
+        var comma = Comma;
         for (int i = members.Count - 1; i >= 0; i--)
         {
             bool isRequired = required.Contains(properties[i].Name);
@@ -169,7 +169,7 @@ public sealed partial class JsonSchemaCompiler
         }
         min = Math.Min(min, MaxBuiltCount);
 
-        var comma = GrammarExpr.Literal(",");
+        var comma = Comma;
         GrammarExpr Element(int j) => Schema(prefix[j], $"{path}/prefixItems/{j}");
 
         // Items after the prefix: counted repetitions call one rule instead of copying the item's automaton.

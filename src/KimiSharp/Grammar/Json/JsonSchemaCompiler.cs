@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace KimiSharp.Grammar.Json;
 
 /// <summary>
-/// JSON Schema → grammar rules producing compact JSON (no whitespace) that the schema accepts: types, enum,
+/// JSON Schema → grammar rules producing compact JSON (no whitespace but one optional space after ':' and ',') that the schema accepts: types, enum,
 /// const, anyOf/oneOf (as alternatives), allOf (merged, best effort), $ref/$defs/definitions (recursion
 /// included), properties in schema order with required/additionalProperties, items/prefixItems/min/maxItems,
 /// string min/maxLength/pattern/format, number and integer bounds (digit-exact for integers), nullable unions.
@@ -32,6 +32,13 @@ public sealed partial class JsonSchemaCompiler
     private readonly Dictionary<string, GrammarExpr> _shared = new(StringComparer.Ordinal);
     private JsonElement _root;
     private int _anyRule = -1;
+
+    /// <summary>
+    /// Separators: compact, or with the one space Python's json.dumps (and so much of a model's training data)
+    /// writes after ':' and ','. Never a newline or indentation, so a random model cannot wander in whitespace.
+    /// </summary>
+    private static readonly GrammarExpr Colon = GrammarExpr.Seq(GrammarExpr.Literal(":"), GrammarExpr.Optional(GrammarExpr.Literal(" ")));
+    private static readonly GrammarExpr Comma = GrammarExpr.Seq(GrammarExpr.Literal(","), GrammarExpr.Optional(GrammarExpr.Literal(" ")));
 
     /// <summary>A compiler that adds its rules to <paramref name="definition"/>.</summary>
     public JsonSchemaCompiler(GrammarDefinition definition, JsonSchemaOptions? options = null)
@@ -254,11 +261,11 @@ public sealed partial class JsonSchemaCompiler
         {
             int rule = _def.AddRule($"any-value-{depth}");
             var inner = level;
-            var member = GrammarExpr.Seq(JsonStrings.Quoted(JsonStrings.AnyBody), GrammarExpr.Literal(":"), inner);
+            var member = GrammarExpr.Seq(JsonStrings.Quoted(JsonStrings.AnyBody), Colon, inner);
             _def.SetBody(rule, GrammarExpr.Alt(
                 scalar,
-                GrammarExpr.Seq(GrammarExpr.Literal("{"), GrammarExpr.Optional(GrammarExpr.Seq(member, GrammarExpr.Star(GrammarExpr.Seq(GrammarExpr.Literal(","), member)))), GrammarExpr.Literal("}")),
-                GrammarExpr.Seq(GrammarExpr.Literal("["), GrammarExpr.Optional(GrammarExpr.Seq(inner, GrammarExpr.Star(GrammarExpr.Seq(GrammarExpr.Literal(","), inner)))), GrammarExpr.Literal("]"))));
+                GrammarExpr.Seq(GrammarExpr.Literal("{"), GrammarExpr.Optional(GrammarExpr.Seq(member, GrammarExpr.Star(GrammarExpr.Seq(Comma, member)))), GrammarExpr.Literal("}")),
+                GrammarExpr.Seq(GrammarExpr.Literal("["), GrammarExpr.Optional(GrammarExpr.Seq(inner, GrammarExpr.Star(GrammarExpr.Seq(Comma, inner)))), GrammarExpr.Literal("]"))));
             level = GrammarExpr.Rule(rule);
             _anyRule = rule;
         }
