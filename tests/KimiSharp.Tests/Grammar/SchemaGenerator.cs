@@ -15,7 +15,7 @@ internal sealed class SchemaGenerator(int seed)
 
     private static readonly string[] Patterns =
     [
-        "^[a-z]{1,8}$", "^[A-Z][a-z]{0,5}-[0-9]{2,4}$", "^(foo|bar|baz)[0-9]?$", "^\\d{3}-\\d{4}$", "^[a-f0-9]{8}$", "^v\\d+\\.\\d+(\\.\\d+)?$",
+        "^[a-z]{1,8}$", "^[A-Z][a-z]{0,5}-[0-9]{2,4}$", "^(foo|bar|baz)[0-9]?$", "^\\d{3}-\\d{4}$", "^[a-f0-9]{8}$", "^v\\d{1,3}\\.\\d{1,3}(\\.\\d{1,3})?$",
         "^[^ ]{2,6}$", "ab", "^x", "[0-9]$",
     ];
 
@@ -185,6 +185,7 @@ internal sealed class SchemaGenerator(int seed)
     private JsonObject Ref(int depth, JsonObject defs)
     {
         string name = $"d{defs.Count}";
+        defs[name] = new JsonObject(); // reserve the name: nested references take the next ones
         defs[name] = Schema(depth + 1, defs);
         return new JsonObject { ["$ref"] = $"#/$defs/{name}" };
     }

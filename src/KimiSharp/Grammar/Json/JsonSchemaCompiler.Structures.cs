@@ -90,7 +90,7 @@ public sealed partial class JsonSchemaCompiler
         else if (schema.TryGetProperty("patternProperties", out _))
             additional = TrueSchema;
         else
-            additional = properties.Count == 0 || _options.AdditionalPropertiesByDefault ? TrueSchema : null;
+            additional = !schema.TryGetProperty("properties", out _) || _options.AdditionalPropertiesByDefault ? TrueSchema : null;
 
         foreach (string name in required)
             if (!properties.Any(p => p.Name == name)) properties.Add((name, additional ?? TrueSchema));

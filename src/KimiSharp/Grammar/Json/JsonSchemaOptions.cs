@@ -23,8 +23,9 @@ public sealed record JsonSchemaOptions
     public int MaxAnyValueDepth { get; init; } = 6;
 
     /// <summary>
-    /// Whether objects that declare <c>properties</c> but say nothing about <c>additionalProperties</c> may carry
-    /// other keys. Off: only the declared ones (the output stays compact and on-schema; it is still valid).
+    /// Whether objects that declare <c>properties</c> (even none: <c>{}</c>) but say nothing about
+    /// <c>additionalProperties</c> may carry other keys. Off: only the declared ones (the output stays compact and
+    /// on-schema; it is still valid). An object schema without <c>properties</c> takes any keys.
     /// </summary>
     public bool AdditionalPropertiesByDefault { get; init; }
 }
