@@ -24,12 +24,15 @@ internal sealed record BenchSettings(
         if (Tests().Count == 0) throw new ArgumentException("nothing to measure: every -p and -n is 0");
     }
 
-    /// <summary>The tests in run order: for each depth and sequence count, the pp tests then the tg tests.</summary>
+    /// <summary>
+    /// The tests in run order: for each depth and sequence count, the pp tests then the tg tests. pp runs one sequence
+    /// whatever -np says, so it is measured once per depth (with the first -np value).
+    /// </summary>
     public IReadOnlyList<BenchTest> Tests() =>
     [
         .. from d in Depths
-           from np in Parallels
-           from test in Prompts.Where(p => p > 0).Select(p => new BenchTest(p, 0, d, np))
+           from np in Parallels.Distinct()
+           from test in Prompts.Where(p => p > 0 && np == Parallels[0]).Select(p => new BenchTest(p, 0, d, np))
                .Concat(Generates.Where(n => n > 0).Select(n => new BenchTest(0, n, d, np)))
            select test,
     ];

@@ -38,6 +38,13 @@ public class BenchCommandTests(TinyModelFiles files) : IClassFixture<TinyModelFi
     }
 
     [Fact]
+    public void Bench_measures_pp_once_per_depth_and_tg_for_every_sequence_count()
+    {
+        var settings = new BenchSettings([8], [2], [0, 16], [1, 4], Repetitions: 1, Threads: 1);
+        Assert.Equal(["pp8", "tg2", "tg2 x4", "pp8 @ d16", "tg2 @ d16", "tg2 @ d16 x4"], settings.Tests().Select(t => t.Name));
+    }
+
+    [Fact]
     public void Bench_fills_the_depth_once_and_trims_back_to_it_before_every_run()
     {
         var (network, lengths) = Recording();
