@@ -187,10 +187,12 @@ public sealed class ResponsesRequestMapperTests
     }
 
     [Fact]
-    public void Only_hosted_tools_declare_nothing()
+    public void Only_hosted_tools_declare_nothing_and_nothing_can_be_called()
     {
         var plan = Map("""{"input":"x","tools":[{"type":"web_search"}],"tool_choice":"auto"}""");
         Assert.Null(plan.Prompt.Tools);
+        Assert.Equal(ToolChoiceMode.None, plan.Prompt.ToolChoice.Mode);
+        Assert.Equal(ToolChoiceMode.None, Map("""{"input":"x"}""").Prompt.ToolChoice.Mode);
     }
 
     [Theory]

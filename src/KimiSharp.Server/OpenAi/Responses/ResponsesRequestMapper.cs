@@ -89,6 +89,8 @@ public static class ResponsesRequestMapper
 
         var declared = ResponsesToolSet.Read(request.Tools);
         var (choice, tools) = declared.ReadChoice(request.ToolChoice);
+        if (tools.Tools is null)
+            choice = new ToolChoice(ToolChoiceMode.None); // no function to call: as at OpenAI, the reply never holds a call
         var options = OpenAiRequestMapper.SamplingOptions(server, model, request.Temperature, request.TopP, null, null, null, null, request.Seed, null) with
         {
             MaxTokens = MaxOutputTokens(request.MaxOutputTokens, model),
