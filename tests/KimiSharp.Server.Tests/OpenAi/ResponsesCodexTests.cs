@@ -46,12 +46,14 @@ public sealed class ResponsesCodexTests : IDisposable
         await using var running = await ServeCommand.StartAsync(settings, TextWriter.Null);
         await running.Loading.WaitAsync(TimeSpan.FromMinutes(2));
 
-        // Random weights write noise, and noise now and then holds Kimi's tool-call markers in order: a call to
-        // a made-up function. So this run offers Codex no shell (nothing random gets executed), and the one
-        // ERROR line allowed is Codex's tool router turning such a call down (the model's doing, answered
-        // with a function_call_output like any failed call). Any other ERROR line fails the test.
+        // Random weights write noise, and noise now and then opens Kimi's tool-call section; the Enforcer then
+        // completes it as a valid call to a declared tool, which Codex would run (view_image on a noise path,
+        // again and again until the context is full). So this run offers Codex no tools at all (no shell,
+        // no view_image, no update_plan): the request declares no function and the model cannot call one.
+        // The one ERROR line still allowed is Codex's tool router turning a call down. Any other fails the test.
         var run = await RunCodexAsync(codex, running.Server.BaseAddress, "Say hello", TimeSpan.FromMinutes(4),
-            ["--sandbox", "read-only"], "unified_exec = false\nshell_tool = false\n");
+            ["--sandbox", "read-only"], "unified_exec = false\nshell_tool = false\nview_image = false\n",
+            "\n[tools.update_plan]\nenabled = false\n");
 
         Assert.True(run.ExitCode == 0, $"codex exited with {run.ExitCode}:\n{run.Output}");
         var errors = run.Lines.Where(line => line.Contains("ERROR", StringComparison.Ordinal) && !line.Contains("codex_core::tools::router", StringComparison.Ordinal));
@@ -112,10 +114,10 @@ public sealed class ResponsesCodexTests : IDisposable
     }
 
     /// <summary>Runs <c>codex exec</c> with a fresh CODEX_HOME whose config.toml points at <paramref name="server"/>.</summary>
-    private async Task<CodexRun> RunCodexAsync(NpmPackage codex, Uri server, string prompt, TimeSpan timeout, string[] flags, string features = "")
+    private async Task<CodexRun> RunCodexAsync(NpmPackage codex, Uri server, string prompt, TimeSpan timeout, string[] flags, string features = "", string extraTables = "")
     {
         File.WriteAllText(Path.Combine(_home, "instructions.md"), "You are a coding agent. Answer briefly.\n");
-        File.WriteAllText(Path.Combine(_home, "config.toml"), CodexConfig(server, Path.Combine(_home, "instructions.md"), features));
+        File.WriteAllText(Path.Combine(_home, "config.toml"), CodexConfig(server, Path.Combine(_home, "instructions.md"), features) + extraTables);
 
         var start = new ProcessStartInfo(codex.BinPath)
         {
