@@ -98,12 +98,7 @@ public static class ServeCommand
     }
 
     /// <summary>"Kimi-K2-Instruct-0905-UD-Q2_K_XL-00001-of-00008.gguf" → "Kimi-K2-Instruct-0905-UD-Q2_K_XL".</summary>
-    internal static string ModelName(string path)
-    {
-        var name = Path.GetFileNameWithoutExtension(path);
-        var split = System.Text.RegularExpressions.Regex.Match(name, @"-\d{5}-of-\d{5}$");
-        return split.Success ? name[..split.Index] : name;
-    }
+    internal static string ModelName(string path) => LocalModel.NameOf(path);
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 

@@ -7,6 +7,5 @@ namespace KimiSharp.Server.Backend;
 public sealed record EnforcementOptions(bool Enabled = true, string? ReasoningEnd = null, Action<string>? Log = null)
 {
     /// <summary>"&lt;/think&gt;" when a chat template writes reasoning blocks (Kimi-K2-Thinking), else null.</summary>
-    public static string? ReasoningEndOf(string? chatTemplate) =>
-        chatTemplate is not null && chatTemplate.Contains("</think>", StringComparison.Ordinal) ? "</think>" : null;
+    public static string? ReasoningEndOf(string? chatTemplate) => KimiSharp.Grammar.ChatConstraints.ReasoningEndOf(chatTemplate);
 }

@@ -121,18 +121,17 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
     /// The reply's constraint without the content format (added per generation): tool calls as the request allows
     /// them, each tool's arguments compiled from its schema (cached; a schema never fails the request).
     /// </summary>
-    private ChatConstraintOptions ChatConstraint(Enforcer enforcer, ChatPromptRequest request, int firstCallIndex)
-    {
-        var options = new ChatConstraintOptions { FirstCallIndex = firstCallIndex, ReasoningEnd = _enforcement.ReasoningEnd };
-        if (request.Tools is not { Count: > 0 } tools || enforcer.ToolFormat is null || request.ToolChoice.Mode == ToolChoiceMode.None)
-            return options;
-        return options with
-        {
-            ToolCalls = request.ToolChoice.Mode == ToolChoiceMode.Auto ? ToolCallMode.Auto : ToolCallMode.Required,
-            OnlyTool = request.ToolChoice.Mode == ToolChoiceMode.Named ? request.ToolChoice.Name : null,
-            Tools = tools.Select(t => new ToolGrammar(t.Name, enforcer.ToolArguments(t.Name, t.ParametersJson))).ToList(),
-        };
-    }
+    private ChatConstraintOptions ChatConstraint(Enforcer enforcer, ChatPromptRequest request, int firstCallIndex) =>
+        ChatConstraints.ForTools(enforcer,
+            request.Tools?.Select(t => new ToolDefinition(t.Name, t.Description, t.ParametersJson)).ToList(),
+            request.ToolChoice.Mode switch
+            {
+                ToolChoiceMode.None => ToolCallMode.None,
+                ToolChoiceMode.Auto => ToolCallMode.Auto,
+                _ => ToolCallMode.Required,
+            },
+            request.ToolChoice.Mode == ToolChoiceMode.Named ? request.ToolChoice.Name : null,
+            firstCallIndex, _enforcement.ReasoningEnd);
 
     public void ValidateFormat(OutputFormat format)
     {
@@ -166,13 +165,7 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
     {
         if (Enforcer is not { } enforcer) return null;
         var content = options.Format is { } format ? Compile(enforcer, format) : null;
-        if (prompt.BackendData is ChatState { Constraint: { } chat })
-        {
-            if (enforcer.ToolFormat is null && content is null) return null;
-            if (enforcer.ToolFormat is null) return enforcer.Create(content!);
-            return enforcer.Create(chat with { Content = content, SingleCall = options.SingleToolCall });
-        }
-        return content is null ? null : enforcer.Create(content);
+        return ChatConstraints.Create(enforcer, (prompt.BackendData as ChatState)?.Constraint, content, options.SingleToolCall);
     }
 
     public PreparedPrompt PrepareText(string prompt)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using KimiSharp.Server.Backend;
 using KimiSharp.Server.Hosting;
+using KimiSharp.Text;
 
 namespace KimiSharp.Server.Generation;
 

@@ -1,4 +1,4 @@
-namespace KimiSharp.Server.Generation;
+namespace KimiSharp.Text;
 
 /// <summary>
 /// Applies stop strings to streamed text: text is released as soon as it cannot be the start of a stop

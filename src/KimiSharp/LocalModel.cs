@@ -4,13 +4,14 @@ using KimiSharp.Engine;
 using KimiSharp.Gguf;
 using KimiSharp.Text;
 
-namespace KimiSharp.Cli.Commands;
+namespace KimiSharp;
 
 /// <summary>
-/// A model ready for the terminal commands: the network, its tokenizer and chat formatter (from the same
-/// GGUF), and how to turn a conversation or raw text into prompt tokens. Without a path it is the demo model.
+/// A model ready to run: the network, its tokenizer and chat formatter (from the same GGUF), and how to turn a
+/// conversation or raw text into prompt tokens. Without a path it is the demo model. The terminal commands,
+/// <c>kimi serve</c> and <see cref="KimiChatClient"/> all open models through it.
 /// </summary>
-internal sealed class LocalModel : IDisposable
+public sealed class LocalModel : IDisposable
 {
     public LocalModel(string path, ILanguageModel model, Tokenizer tokenizer, ChatFormatter formatter, bool isDemo)
     {
@@ -30,6 +31,20 @@ internal sealed class LocalModel : IDisposable
     /// <summary>tokenizer.chat_template of the file, or null (the native Kimi renderer is used).</summary>
     public string? ChatTemplate { get; init; }
 
+    /// <summary>The GGUF key/value metadata of the file (architecture, context length, tokenizer, template…); empty when built in memory.</summary>
+    public GgufMetadata Metadata { get; init; } = new("", []);
+
+    /// <summary>The name clients see: the file name without extension or split suffix.</summary>
+    public string Name => NameOf(Path);
+
+    /// <summary>"Kimi-K2-Instruct-0905-UD-Q2_K_XL-00001-of-00008.gguf" → "Kimi-K2-Instruct-0905-UD-Q2_K_XL".</summary>
+    public static string NameOf(string path)
+    {
+        var name = System.IO.Path.GetFileNameWithoutExtension(path);
+        var split = System.Text.RegularExpressions.Regex.Match(name, @"-\d{5}-of-\d{5}$");
+        return split.Success ? name[..split.Index] : name;
+    }
+
     /// <summary>Opens <paramref name="path"/> (any part of a split set), or the demo model when null (printing its notice to <paramref name="status"/>).</summary>
     public static LocalModel Open(string? path, int threads, TextWriter status, bool matchRepacking = true, bool exact = false)
     {
@@ -47,9 +62,11 @@ internal sealed class LocalModel : IDisposable
         Tokenizer tokenizer;
         ChatFormatter formatter;
         string? template;
+        GgufMetadata metadata;
         using (var file = GgufFile.Open(path!))
         {
-            tokenizer = Tokenizer.FromGguf(file.Metadata);
+            metadata = file.Metadata;
+            tokenizer = Tokenizer.FromGguf(metadata);
             file.Metadata.TryGetString("tokenizer.chat_template", out template);
             formatter = new ChatFormatter(template, TokenTextOrEmpty(tokenizer, tokenizer.BosId), TokenTextOrEmpty(tokenizer, tokenizer.EosId));
         }
@@ -59,7 +76,7 @@ internal sealed class LocalModel : IDisposable
             model.Dispose();
             throw new InvalidDataException($"the model has {model.VocabSize} logits but the tokenizer {tokenizer.VocabSize} tokens");
         }
-        return new LocalModel(path!, model, tokenizer, formatter, demo) { ChatTemplate = template };
+        return new LocalModel(path!, model, tokenizer, formatter, demo) { ChatTemplate = template, Metadata = metadata };
     }
 
     /// <summary>Prompt tokens of a conversation rendered through the chat template (content never becomes control tokens).</summary>

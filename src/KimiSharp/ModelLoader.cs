@@ -1,9 +1,9 @@
 using KimiSharp.Engine;
 using KimiSharp.Models.DeepSeek2;
 
-namespace KimiSharp.Cli.Commands;
+namespace KimiSharp;
 
-/// <summary>Builds the network of a GGUF file for the terminal commands.</summary>
+/// <summary>Builds the network of a GGUF file (for <see cref="LocalModel"/>).</summary>
 internal static class ModelLoader
 {
     /// <param name="matchRepacking">false: sum as llama.cpp run with --no-repack does (see <see cref="ModelOptions"/>).</param>
