@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using KimiSharp.Chat;
-using KimiSharp.ChatClient;
+using KimiSharp.AI;
 using KimiSharp.Engine;
 using KimiSharp.Grammar;
 using KimiSharp.Text;

@@ -4,7 +4,7 @@ using KimiSharp.Grammar;
 using KimiSharp.Sampling;
 using Microsoft.Extensions.AI;
 
-namespace KimiSharp.ChatClient;
+namespace KimiSharp.AI;
 
 /// <summary>
 /// <see cref="ChatOptions"/> → what the template, the Enforcer and the sampler take: declared functions, the tool mode,

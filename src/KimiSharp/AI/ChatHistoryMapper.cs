@@ -4,7 +4,7 @@ using KimiChatMessage = KimiSharp.Chat.ChatMessage;
 using KimiToolCall = KimiSharp.Chat.ToolCall;
 using MeaiChatMessage = Microsoft.Extensions.AI.ChatMessage;
 
-namespace KimiSharp.ChatClient;
+namespace KimiSharp.AI;
 
 /// <summary>
 /// Microsoft.Extensions.AI messages → the chat template's messages: text parts joined, each
