@@ -58,6 +58,27 @@ CONVERSATIONS = {
             {"id": "x", "type": "function", "function": {"name": "calc", "arguments": "{\"e\":\"2+2\"}"}}]},
         {"role": "tool", "tool_call_id": "x", "content": "4"}], "add_generation_prompt": True},
     "empty_messages": {"messages": [], "add_generation_prompt": True},
+    # Claude Code's shape: a top-level system, then system turns inside the conversation (environment, reminders).
+    "system_mid_conversation": {"tools": TOOLS[:1], "messages": [
+        {"role": "system", "content": "x-anthropic-billing-header: cc_version=2.1.328; cch=fffff;\nYou are an agent."},
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "system", "content": "# Environment\n - Platform: linux"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "functions.get_weather:0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "functions.get_weather:0", "content": "Sunny"},
+        {"role": "system", "content": "<system-reminder>keep going</system-reminder>"}], "add_generation_prompt": True},
+    # A thinking model's tool loop: every turn after the last plain answer keeps its reasoning.
+    "thinking_tool_loop": {"tools": TOOLS[:1], "messages": [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!", "reasoning_content": "greet back"},
+        {"role": "user", "content": "Weather in Paris and Rome?"},
+        {"role": "assistant", "content": "", "reasoning_content": "Paris first.", "tool_calls": [
+            {"id": "functions.get_weather:0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "functions.get_weather:0", "content": "Sunny"},
+        {"role": "assistant", "content": "Now Rome.", "reasoning_content": "Then Rome.\n", "tool_calls": [
+            {"id": "functions.get_weather:1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}]},
+        {"role": "tool", "tool_call_id": "functions.get_weather:1", "content": "Rain"}], "add_generation_prompt": True},
 }
 
 DEEPSEEK = {

@@ -27,12 +27,19 @@ public sealed class ChatFormatter
     public ChatFormatter(string? templateSource, string bosToken, string eosToken)
     {
         _template = string.IsNullOrWhiteSpace(templateSource) ? null : JinjaTemplate.Parse(templateSource, JinjaOptions.Permissive);
+        Reasons = templateSource?.Contains(ReasoningParser.Open, StringComparison.Ordinal) == true;
         _bosToken = bosToken ?? "";
         _eosToken = eosToken ?? "";
     }
 
     /// <summary>True when a template from the model is used (false: native Kimi renderer).</summary>
     public bool UsesTemplate => _template != null;
+
+    /// <summary>
+    /// True when the template is a thinking model's (it writes <c>&lt;think&gt;</c>, as Kimi-K2-Thinking's does):
+    /// the model's output starts with reasoning, and history reasoning is passed to it as <c>reasoning_content</c>.
+    /// </summary>
+    public bool Reasons { get; }
 
     public FormattedPrompt Format(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ToolDefinition>? tools, bool addGenerationPrompt = true)
     {
@@ -50,7 +57,7 @@ public sealed class ChatFormatter
         bool canMark = true;
         foreach (var m in normalized)
         {
-            canMark &= !ContainsSentinelChars(m.Content) && !ContainsSentinelChars(m.Name);
+            canMark &= !ContainsSentinelChars(m.Content) && !ContainsSentinelChars(m.Name) && !ContainsSentinelChars(m.ReasoningContent);
             foreach (var c in m.ToolCalls ?? []) canMark &= !ContainsSentinelChars(c.Arguments);
         }
         if (canMark)
@@ -133,6 +140,7 @@ public sealed class ChatFormatter
                 ["content"] = Mark(m.Content ?? ""),
             };
             if (m.Name != null) d["name"] = Mark(m.Name);
+            if (m.ReasoningContent != null) d["reasoning_content"] = Mark(m.ReasoningContent);
             if (m.ToolCalls is { Count: > 0 } calls)
             {
                 d["tool_calls"] = calls.Select(c => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)

@@ -2,8 +2,10 @@ namespace KimiSharp.Chat;
 
 /// <summary>One chat message in OpenAI shape. <paramref name="Role"/> is system, user, assistant or tool;
 /// <paramref name="ToolCallId"/> links a tool result to the call; <paramref name="Name"/> replaces the role
-/// name in the Kimi header when set.</summary>
-public sealed record ChatMessage(string Role, string? Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null, string? Name = null);
+/// name in the Kimi header when set; <paramref name="ReasoningContent"/> is an assistant's reasoning, passed to
+/// templates that render it (as <c>reasoning_content</c>, e.g. Kimi-K2-Thinking) and ignored by the others.</summary>
+public sealed record ChatMessage(string Role, string? Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null, string? Name = null,
+    string? ReasoningContent = null);
 
 /// <summary>A tool call: <paramref name="Arguments"/> is JSON text.</summary>
 public sealed record ToolCall(string Id, string Name, string Arguments);

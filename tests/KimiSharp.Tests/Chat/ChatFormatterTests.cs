@@ -149,4 +149,42 @@ public sealed class ChatFormatterTests
         Assert.Equal("not json", ChatHistoryNormalizer.UnwrapArguments("not json"));
         Assert.Equal("", ChatHistoryNormalizer.UnwrapArguments(null));
     }
+    /// <summary>
+    /// The formatter builds the template context as Hugging Face does (system turns anywhere, reasoning_content on
+    /// assistant turns): on the real Kimi templates its prompt equals Python Jinja2's golden render of the same
+    /// conversation (list mutation allowed, as llama.cpp renders them).
+    /// </summary>
+    [SharedReferenceTheory]
+    [InlineData("Kimi-K2-Instruct.jinja", "system_mid_conversation")]
+    [InlineData("Kimi-K2-Thinking.jinja", "system_mid_conversation")]
+    [InlineData("moonshotai-Kimi-K2.jinja", "system_mid_conversation")]
+    [InlineData("Kimi-K2-Thinking.jinja", "thinking_tool_loop")]
+    [InlineData("Kimi-K2-Thinking.jinja", "reasoning_history")]
+    [InlineData("Kimi-K2-Instruct.jinja", "thinking_tool_loop")]
+    public void Formatter_renders_real_templates_like_python_jinja2(string file, string conversation)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(ChatTestPaths.GoldenFile("jinja_golden.json")));
+        var golden = doc.RootElement.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("name").GetString() == $"real/{file}/{conversation}/mutable");
+        var context = golden.GetProperty("context");
+        var messages = context.GetProperty("messages").EnumerateArray().Select(m => new ChatMessage(
+            m.GetProperty("role").GetString()!,
+            m.TryGetProperty("content", out var content) ? content.GetString() : null,
+            m.TryGetProperty("tool_calls", out var calls)
+                ? calls.EnumerateArray().Select(c => new ToolCall(c.GetProperty("id").GetString()!, c.GetProperty("function").GetProperty("name").GetString()!,
+                    c.GetProperty("function").GetProperty("arguments").GetString()!)).ToList()
+                : null,
+            m.TryGetProperty("tool_call_id", out var id) ? id.GetString() : null,
+            m.TryGetProperty("name", out var name) ? name.GetString() : null,
+            m.TryGetProperty("reasoning_content", out var reasoning) ? reasoning.GetString() : null)).ToList();
+        var tools = context.TryGetProperty("tools", out var declared)
+            ? declared.EnumerateArray().Select(t => t.GetProperty("function")).Select(f => new ToolDefinition(f.GetProperty("name").GetString()!,
+                f.GetProperty("description").GetString(), f.GetProperty("parameters").GetRawText())).ToList()
+            : null;
+
+        var formatter = new ChatFormatter(File.ReadAllText(Path.Combine(ChatTestPaths.SharedReference!, "templates", file)), "[BOS]", "[EOS]");
+        var prompt = formatter.Format(messages, tools, context.GetProperty("add_generation_prompt").GetBoolean());
+
+        Assert.Equal(golden.GetProperty("expected").GetString(), prompt.Text);
+        Assert.Equal(file == "Kimi-K2-Thinking.jinja", formatter.Reasons);
+    }
 }
