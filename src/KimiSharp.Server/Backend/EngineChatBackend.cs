@@ -8,9 +8,6 @@ using KimiSharp.Grammar.Json;
 using KimiSharp.Sampling;
 using KimiSharp.Server.Hosting;
 using KimiSharp.Text;
-using ParserContent = KimiSharp.Chat.ContentDelta;
-using ParserToolArguments = KimiSharp.Chat.ToolCallArgumentsDelta;
-using ParserToolStarted = KimiSharp.Chat.ToolCallStarted;
 
 namespace KimiSharp.Server.Backend;
 
@@ -20,9 +17,11 @@ namespace KimiSharp.Server.Backend;
 /// without), the <see cref="InferenceEngine"/>, and Kimi's tool-call parser over the decoded text.
 /// With enforcement (the default) every chat reply is constrained by the Enforcer (<see cref="ChatConstraint"/>):
 /// tool calls follow Kimi's format with declared names, the next global index and schema-valid arguments;
-/// tool_choice none masks the markers out, required/named open the section at once; response formats and
-/// grammars constrain the content. Without it (<c>--no-enforce</c>): <c>none</c> bans the section-begin token,
-/// <c>required</c> and a named tool prefill the start of a tool-call section after the generation prompt.
+/// no declared tools or tool_choice none masks the markers out, required/named open the section at once; response
+/// formats and grammars constrain the content. Without it (<c>--no-enforce</c>): no tools or <c>none</c> bans the
+/// tokens that open a tool call, <c>required</c> and a named tool prefill the start of a tool-call section after the
+/// generation prompt. A thinking model's reasoning is split from the answer (<see cref="ChatOutputParser"/>);
+/// control and other special tokens never reach the text (<see cref="SpecialTokenFilter"/>).
 /// </summary>
 public sealed class EngineChatBackend : IChatBackend, IDisposable
 {
@@ -30,7 +29,9 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
     private readonly Tokenizer _tokenizer;
     private readonly ChatFormatter _formatter;
     private readonly bool _ownsEngine;
-    private readonly int? _sectionBeginId;
+    private readonly int[] _toolCallStartIds;
+    private readonly SpecialTokenFilter _chatFilter;
+    private readonly SpecialTokenFilter _rawFilter;
     private readonly EnforcementOptions _enforcement;
     private readonly Lazy<Enforcer>? _enforcer;
 
@@ -41,8 +42,14 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
         _tokenizer = tokenizer;
         _formatter = formatter;
         _ownsEngine = ownsEngine;
-        _sectionBeginId = tokenizer.TryGetId(ToolCallParser.SectionBegin, out int id) ? id : null;
+        // The tokens that can open a tool call (the parser also takes a call without its section).
+        _toolCallStartIds = new[] { ToolCallParser.SectionBegin, ToolCallParser.SectionBeginSingular, ToolCallParser.CallBegin }
+            .Select(marker => tokenizer.TryGetId(marker, out int id) ? id : -1).Where(id => id >= 0).ToArray();
+        _chatFilter = SpecialTokenFilter.ForChat(tokenizer, formatter.Reasons);
+        _rawFilter = SpecialTokenFilter.ForRaw(tokenizer);
         _enforcement = enforcement ?? new EnforcementOptions();
+        if (_enforcement.ReasoningEnd is null && formatter.Reasons)
+            _enforcement = _enforcement with { ReasoningEnd = ReasoningParser.Close };
         if (_enforcement.Enabled)
             _enforcer = new Lazy<Enforcer>(() => new Enforcer(GrammarVocabulary.FromTokenizer(tokenizer), _enforcement.Log));
         Model = new ModelDescription(modelId, engine.ContextLength, tokenizer.VocabSize, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
@@ -57,9 +64,6 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
         var tokenizer = Tokenizer.FromGguf(metadata);
         metadata.TryGetString("tokenizer.chat_template", out var template);
         var formatter = new ChatFormatter(template, TokenOrEmpty(tokenizer, tokenizer.BosId), TokenOrEmpty(tokenizer, tokenizer.EosId));
-        enforcement ??= new EnforcementOptions();
-        if (enforcement.ReasoningEnd is null && EnforcementOptions.ReasoningEndOf(template) is { } end)
-            enforcement = enforcement with { ReasoningEnd = end };
         return new EngineChatBackend(new InferenceEngine(model, tokenizer, engineOptions), tokenizer, formatter, modelId, enforcement: enforcement);
     }
 
@@ -83,7 +87,8 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
             m.Content,
             m.ToolCalls?.Select(c => new ToolCall(c.Id, c.Name, c.Arguments)).ToList(),
             m.ToolCallId,
-            m.Name)).ToList();
+            m.Name,
+            m.Reasoning)).ToList();
         var tools = request.Tools?.Select(t => new ToolDefinition(t.Name, t.Description, t.ParametersJson)).ToList();
         var formatted = _formatter.Format(messages, tools);
 
@@ -93,27 +98,39 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
         foreach (var segment in formatted.Segments)
             _tokenizer.Encode(segment.Text, segment.IsTemplateText, tokens);
 
+        // A thinking model's generation prompt may already open the reasoning; "skip reasoning" closes it at once.
+        bool reasons = _formatter.Reasons;
+        bool opened = reasons && formatted.Text.AsSpan().TrimEnd().EndsWith(ReasoningParser.Open, StringComparison.Ordinal);
+        var reasoningPrefill = reasons && request.SkipReasoning ? (opened ? "" : ReasoningParser.Open) + ReasoningParser.Close : "";
         int firstCallIndex = request.Messages.Sum(m => m.ToolCalls?.Count ?? 0);
         if (Enforcer is { } enforcer)
         {
+            if (reasoningPrefill.Length > 0)
+                _tokenizer.Encode(reasoningPrefill, parseSpecial: true, tokens);
+            var constraint = ChatConstraint(enforcer, request, firstCallIndex);
+            if (reasoningPrefill.Length > 0)
+                constraint = constraint with { ReasoningEnd = null };
             return new PreparedPrompt(tokens.ToArray(), ParseToolCalls: true, request.Tools, request.ToolChoice)
             {
-                BackendData = new ChatState("", BanToolCalls: false, ChatConstraint(enforcer, request, firstCallIndex)),
+                BackendData = new ChatState(reasoningPrefill, BanToolCalls: false, reasons, opened, constraint),
             };
         }
 
-        var prefill = request.ToolChoice.Mode switch
+        var toolPrefill = request.ToolChoice.Mode switch
         {
             ToolChoiceMode.Required when tools is not null => ToolCallParser.SectionBegin,
             ToolChoiceMode.Named => $"{ToolCallParser.SectionBegin}{ToolCallParser.CallBegin}functions.{request.ToolChoice.Name}:{firstCallIndex}{ToolCallParser.ArgumentBegin}",
             _ => "",
         };
+        var prefill = reasoningPrefill + toolPrefill;
         if (prefill.Length > 0)
             _tokenizer.Encode(prefill, parseSpecial: true, tokens);
 
+        // Without declared tools (or with tool_choice none) the model cannot open a tool-call section.
+        bool banToolCalls = request.ToolChoice.Mode == ToolChoiceMode.None || tools is null;
         return new PreparedPrompt(tokens.ToArray(), ParseToolCalls: true, request.Tools, request.ToolChoice)
         {
-            BackendData = new ChatState(prefill, BanToolCalls: request.ToolChoice.Mode == ToolChoiceMode.None, null),
+            BackendData = new ChatState(prefill, banToolCalls, reasons, opened, null),
         };
     }
 
@@ -215,12 +232,13 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
         // Leaving this iterator early (stop string found, client gone) cancels the sequence at its next step.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var events = Submit(request, stop.Token);
-        var parser = prompt.ParseToolCalls ? new ToolCallParser() : null;
+        var parser = state is null ? null : new ChatOutputParser(state.Reasons, state.StartsInReasoning);
+        var filter = state is null ? _rawFilter : _chatFilter;
         int generated = 0;
         try
         {
             if (parser is not null && state is { Prefill.Length: > 0 })
-                foreach (var update in Map(parser.Push(state.Prefill), 0, null))
+                foreach (var update in parser.Push(state.Prefill, 0, null))
                     yield return update;
 
             await foreach (var item in events.ReadAllAsync(CancellationToken.None))
@@ -230,14 +248,15 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
                     case TokenEvent token:
                         generated++;
                         var logprobs = token.Logprob is { } lp ? new[] { Logprob(lp) } : null;
+                        var text = filter.Apply(token.TokenId, token.TextDelta);
                         if (parser is null)
                         {
-                            yield return new TextDelta(token.TextDelta, generated, logprobs);
+                            yield return new TextDelta(text, generated, logprobs);
                             break;
                         }
 
                         bool carried = false;
-                        foreach (var update in Map(parser.Push(token.TextDelta), generated, logprobs))
+                        foreach (var update in parser.Push(text, generated, logprobs))
                         {
                             carried |= update is TextDelta { Logprobs: not null };
                             yield return update;
@@ -247,11 +266,11 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
                             yield return new TextDelta("", generated, logprobs);
                         break;
 
-                    case TextEvent text:
+                    case TextEvent tail:
                         if (parser is null)
-                            yield return new TextDelta(text.TextDelta, generated);
+                            yield return new TextDelta(tail.TextDelta, generated);
                         else
-                            foreach (var update in Map(parser.Push(text.TextDelta), generated, null))
+                            foreach (var update in parser.Push(tail.TextDelta, generated, null))
                                 yield return update;
                         break;
 
@@ -259,7 +278,7 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
                         if (finish.Reason == FinishReason.Cancelled)
                             throw new OperationCanceledException(cancellationToken);
                         if (parser is not null)
-                            foreach (var update in Map(parser.Finish(), generated, null))
+                            foreach (var update in parser.Finish(generated))
                                 yield return update;
                         var reason = finish.Reason == FinishReason.Length ? GenerationStopReason.Length : GenerationStopReason.EndOfTurn;
                         var t = finish.Timings;
@@ -298,8 +317,9 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
     private SamplingParams Sampling(GenerationOptions options, bool banToolCalls)
     {
         var bias = options.LogitBias is null ? new Dictionary<int, float>() : new Dictionary<int, float>(options.LogitBias);
-        if (banToolCalls && _sectionBeginId is int section)
-            bias[section] = float.NegativeInfinity;
+        if (banToolCalls)
+            foreach (int id in _toolCallStartIds)
+                bias[id] = float.NegativeInfinity;
         return new SamplingParams
         {
             Temperature = options.Temperature,
@@ -311,30 +331,6 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
             LogitBias = bias.Count == 0 ? null : bias,
             Seed = options.Seed is long seed ? unchecked((ulong)seed) : null,
         };
-    }
-
-    /// <summary>Parser events → backend updates; the token's logprobs ride on the first content delta.</summary>
-    private static IEnumerable<GenerationUpdate> Map(IReadOnlyList<ToolCallParserEvent> events, int generated, TokenLogprob[]? logprobs)
-    {
-        foreach (var e in events)
-        {
-            switch (e)
-            {
-                case ParserContent content:
-                    yield return new TextDelta(content.Text, generated, logprobs);
-                    logprobs = null;
-                    break;
-                case ParserToolStarted started:
-                    yield return new ToolCallStarted(started.Index, started.Name, started.Id, generated);
-                    break;
-                case ParserToolArguments arguments:
-                    yield return new ToolCallArgumentsDelta(arguments.Index, arguments.Fragment, generated);
-                    break;
-                case KimiSharp.Chat.ToolCallDiscarded discarded:
-                    yield return new ToolCallDiscarded(discarded.Index, generated);
-                    break;
-            }
-        }
     }
 
     private Backend.TokenLogprob Logprob(KimiSharp.Engine.TokenLogprob lp) => new(
@@ -358,5 +354,5 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
             _engine.Dispose();
     }
 
-    private sealed record ChatState(string Prefill, bool BanToolCalls, ChatConstraintOptions? Constraint);
+    private sealed record ChatState(string Prefill, bool BanToolCalls, bool Reasons, bool StartsInReasoning, ChatConstraintOptions? Constraint);
 }

@@ -7,6 +7,9 @@ public abstract record GenerationUpdate(int CompletionTokens);
 public sealed record TextDelta(string Text, int CompletionTokens, IReadOnlyList<TokenLogprob>? Logprobs = null)
     : GenerationUpdate(CompletionTokens);
 
+/// <summary>Reasoning text of a thinking model (what it wrote between <c>&lt;think&gt;</c> and <c>&lt;/think&gt;</c>); never part of the answer.</summary>
+public sealed record ReasoningDelta(string Text, int CompletionTokens) : GenerationUpdate(CompletionTokens);
+
 /// <summary>A tool call begins: its position in this reply and the function name (Kimi id <paramref name="KimiId"/>).</summary>
 public sealed record ToolCallStarted(int Index, string Name, string KimiId, int CompletionTokens)
     : GenerationUpdate(CompletionTokens);

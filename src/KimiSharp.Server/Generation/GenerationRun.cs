@@ -28,7 +28,7 @@ public static class GenerationRun
         var clock = Stopwatch.StartNew();
         TimeSpan? firstToken = null;
         int completionTokens = 0;
-        bool sawToolCall = false;
+        int liveToolCalls = 0; // started and not discarded: only these make the finish reason tool_use
         List<TokenLogprob>? heldLogprobs = null;
         RunFinished? finished = null;
 
@@ -59,7 +59,12 @@ public static class GenerationRun
                         break;
                     }
 
-                    case ToolCallStarted started when singleToolCall && sawToolCall:
+                    case ReasoningDelta reasoning:
+                        if (reasoning.Text.Length > 0)
+                            yield return new ReasoningEvent(reasoning.Text);
+                        break;
+
+                    case ToolCallStarted started when singleToolCall && liveToolCalls > 0:
                         // parallel_tool_calls = false / disable_parallel_tool_use: the first call is the answer.
                         finished = Finish(RunFinishReason.ToolCalls, null);
                         break;
@@ -69,7 +74,7 @@ public static class GenerationRun
                         var rest = filter.Flush();
                         if (rest.Length > 0)
                             yield return new ContentEvent(rest, TakeHeld(ref heldLogprobs));
-                        sawToolCall = true;
+                        liveToolCalls++;
                         yield return new ToolStartEvent(started.Index, NewToolId(toolIdPrefix), started.Name);
                         break;
                     }
@@ -83,6 +88,7 @@ public static class GenerationRun
                         break;
 
                     case ToolCallDiscarded discarded:
+                        liveToolCalls--;
                         yield return new ToolDiscardedEvent(discarded.Index);
                         break;
 
@@ -94,7 +100,7 @@ public static class GenerationRun
                         var reason = end.Reason switch
                         {
                             GenerationStopReason.Length => RunFinishReason.Length,
-                            _ when sawToolCall || end.Reason == GenerationStopReason.ToolCalls => RunFinishReason.ToolCalls,
+                            _ when liveToolCalls > 0 || end.Reason == GenerationStopReason.ToolCalls => RunFinishReason.ToolCalls,
                             _ => RunFinishReason.EndOfTurn,
                         };
                         finished = Finish(reason, null, end.Timings);

@@ -20,17 +20,15 @@ public sealed class ServerState(IChatBackend backend, ServerOptions options)
     }
 
     /// <summary>
-    /// Checks that the prompt leaves room for at least one generated token and that an output format can be
-    /// enforced, and clamps max_tokens to what is left of the context.
+    /// Refuses a prompt that fills the context, checks that an output format can be enforced, and clamps
+    /// max_tokens to what the prompt leaves (<see cref="ContextBudget"/>).
     /// </summary>
     public GenerationOptions FitToContext(PreparedPrompt prompt, GenerationOptions options)
     {
-        int context = Backend.Model.ContextLength;
-        if (prompt.TokenCount >= context)
-            throw new ContextOverflowException(prompt.TokenCount, context);
-        if (options.Format is { } format)
+        var fitted = ContextBudget.Fit(prompt, options, Backend.Model.ContextLength);
+        if (fitted.Format is { } format)
             Backend.ValidateFormat(format);
-        return options with { MaxTokens = Math.Min(options.MaxTokens, context - prompt.TokenCount) };
+        return fitted;
     }
 
     /// <summary>Starts a generation run (after admission) for an endpoint.</summary>

@@ -29,6 +29,9 @@ public static class OpenAiChatStream
             {
                 switch (item)
                 {
+                    case ReasoningEvent thought:
+                        await Send(new ChunkDelta(ReasoningContent: thought.Text));
+                        break;
                     case ContentEvent text:
                         var lp = logprobs && text.Logprobs is not null ? new ChoiceLogprobs(text.Logprobs.Select(OpenAiMapping.Logprob).ToList()) : null;
                         if (text.Text.Length > 0 || lp is not null)

@@ -48,6 +48,7 @@ public static class OpenAiEndpoints
     private static async Task<ChatCompletionResponse> AggregateAsync(IAsyncEnumerable<RunEvent> run, string model, bool logprobs)
     {
         var content = new StringBuilder();
+        var reasoning = new StringBuilder();
         var logprobContent = logprobs ? new List<LogprobContent>() : null;
         var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
         RunFinished? finished = null;
@@ -55,6 +56,9 @@ public static class OpenAiEndpoints
         {
             switch (item)
             {
+                case ReasoningEvent thought:
+                    reasoning.Append(thought.Text);
+                    break;
                 case ContentEvent text:
                     content.Append(text.Text);
                     if (text.Logprobs is not null)
@@ -79,7 +83,8 @@ public static class OpenAiEndpoints
         var toolCalls = calls.Count == 0
             ? null
             : calls.Values.Select(c => new ToolCallOut(c.Id, new FunctionOut(c.Name, c.Arguments.ToString()))).ToList();
-        var message = new ChatResponseMessage("assistant", content.Length == 0 && toolCalls is not null ? null : content.ToString(), toolCalls);
+        var message = new ChatResponseMessage("assistant", content.Length == 0 && toolCalls is not null ? null : content.ToString(), toolCalls,
+            reasoning.Length == 0 ? null : reasoning.ToString());
         return new ChatCompletionResponse(
             "chatcmpl-" + RandomIds.Alphanumeric(24),
             ServerState.UnixNow(),

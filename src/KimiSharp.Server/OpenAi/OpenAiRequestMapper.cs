@@ -77,13 +77,14 @@ public static class OpenAiRequestMapper
         };
     }
 
+    /// <summary>A requested maximum (at least 1; larger than the context is fine: it is clamped to what the prompt leaves).</summary>
     public static int MaxTokens(string param, long? requested, ModelDescription model)
     {
         if (requested is not long value)
             return model.ContextLength;
-        if (value < 1 || value > model.ContextLength)
-            throw ApiException.Invalid(param, $"must be between 1 and the context length {model.ContextLength}, got {value}");
-        return (int)value;
+        if (value < 1)
+            throw ApiException.Invalid(param, $"must be at least 1, got {value}");
+        return ContextBudget.Requested(value);
     }
 
     private static Dictionary<int, float>? MapLogitBias(Dictionary<string, double>? bias, int vocabSize)
@@ -133,7 +134,7 @@ public static class OpenAiRequestMapper
                     if (calls is not null)
                         foreach (var call in calls)
                             knownCallIds.Add(call.Id);
-                    result.Add(new PromptMessage("assistant", content, calls, Name: message.Name));
+                    result.Add(new PromptMessage("assistant", content, calls, Name: message.Name, Reasoning: message.ReasoningContent));
                     break;
                 }
 

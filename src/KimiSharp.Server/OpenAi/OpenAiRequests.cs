@@ -44,6 +44,9 @@ public sealed record ChatMessageDto
     public List<ToolCallDto?>? ToolCalls { get; init; }
     public string? ToolCallId { get; init; }
     public string? Name { get; init; }
+
+    /// <summary>An assistant message's reasoning from a thinking model, sent back in the history.</summary>
+    public string? ReasoningContent { get; init; }
 }
 
 public sealed record ToolCallDto

@@ -23,10 +23,12 @@ public sealed record ChatChoice(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] ChoiceLogprobs? Logprobs,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason);
 
+/// <param name="ReasoningContent">A thinking model's reasoning (omitted for instruct models), as llama.cpp, vLLM and Moonshot name it.</param>
 public sealed record ChatResponseMessage(
     string Role,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Content,
-    IReadOnlyList<ToolCallOut>? ToolCalls)
+    IReadOnlyList<ToolCallOut>? ToolCalls,
+    string? ReasoningContent = null)
 {
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Refusal => null;
@@ -64,7 +66,7 @@ public sealed record ChunkChoice(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] ChoiceLogprobs? Logprobs,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason);
 
-public sealed record ChunkDelta(string? Role = null, string? Content = null, IReadOnlyList<ToolCallChunk>? ToolCalls = null);
+public sealed record ChunkDelta(string? Role = null, string? Content = null, IReadOnlyList<ToolCallChunk>? ToolCalls = null, string? ReasoningContent = null);
 
 /// <summary>A tool call in a stream: id, type and name come once, in the first chunk of the call; arguments arrive in fragments.</summary>
 public sealed record ToolCallChunk(int Index, string? Id, string? Type, FunctionChunk Function);
