@@ -41,11 +41,12 @@ public static class AnthropicEndpoints
         var run = state.Run(prompt, options, plan.Stops, "toolu_", context.RequestAborted, plan.SingleToolCall);
         if (plan.Stream)
         {
-            await AnthropicStream.WriteAsync(context, run, request.Model!, prompt.TokenCount);
+            await AnthropicStream.WriteAsync(context, run, request.Model!, prompt.TokenCount, plan.OmitThinking, state.Options.StreamHeartbeat);
             return;
         }
 
         var blocks = new List<ContentBlock>();
+        var reasoning = new StringBuilder();
         var text = new StringBuilder();
         var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
         RunFinished? finished = null;
@@ -53,6 +54,9 @@ public static class AnthropicEndpoints
         {
             switch (item)
             {
+                case ReasoningEvent thought:
+                    reasoning.Append(thought.Text);
+                    break;
                 case ContentEvent content:
                     text.Append(content.Text);
                     break;
@@ -71,6 +75,8 @@ public static class AnthropicEndpoints
             }
         }
 
+        if (reasoning.Length > 0)
+            blocks.Add(new ThinkingBlock(plan.OmitThinking ? "" : reasoning.ToString(), ThinkingSignature.Encode(reasoning.ToString())));
         if (text.Length > 0)
             blocks.Add(new TextBlock(text.ToString()));
         foreach (var call in calls.Values)

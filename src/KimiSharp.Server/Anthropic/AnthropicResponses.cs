@@ -22,7 +22,11 @@ public sealed record MessageResponse(
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(TextBlock), "text")]
 [JsonDerivedType(typeof(ToolUseBlock), "tool_use")]
+[JsonDerivedType(typeof(ThinkingBlock), "thinking")]
 public abstract record ContentBlock;
+
+/// <summary>A thinking model's reasoning; <paramref name="Signature"/> carries it back when the client returns the block (<see cref="ThinkingSignature"/>).</summary>
+public sealed record ThinkingBlock(string Thinking, string Signature) : ContentBlock;
 
 public sealed record TextBlock(string Text) : ContentBlock
 {
@@ -84,7 +88,13 @@ public sealed record PingEvent : StreamEvent;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(TextDeltaBody), "text_delta")]
 [JsonDerivedType(typeof(InputJsonDeltaBody), "input_json_delta")]
+[JsonDerivedType(typeof(ThinkingDeltaBody), "thinking_delta")]
+[JsonDerivedType(typeof(SignatureDeltaBody), "signature_delta")]
 public abstract record BlockDelta;
+
+public sealed record ThinkingDeltaBody(string Thinking) : BlockDelta;
+
+public sealed record SignatureDeltaBody(string Signature) : BlockDelta;
 
 public sealed record TextDeltaBody(string Text) : BlockDelta;
 

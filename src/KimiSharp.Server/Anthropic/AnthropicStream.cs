@@ -1,16 +1,22 @@
+using System.Text;
 using KimiSharp.Server.Generation;
 using KimiSharp.Server.Hosting;
 
 namespace KimiSharp.Server.Anthropic;
 
 /// <summary>
-/// Streams a message as Anthropic does: message_start, ping, then per content block content_block_start,
-/// content_block_delta (text_delta or input_json_delta) and content_block_stop, then message_delta with
-/// the stop reason and usage, then message_stop. A failure after the headers becomes an <c>error</c> event.
+/// Streams a message as Anthropic does: message_start (with usage), ping, then one content block at a time —
+/// content_block_start, its deltas, content_block_stop — then message_delta with the stop reason and the final
+/// usage, then message_stop. Blocks: thinking (thinking_delta, or none when the client asked for
+/// <c>display: "omitted"</c>, then one signature_delta), text (text_delta), tool_use (input_json_delta). While the
+/// model is silent (a long prompt evaluation) a ping goes out every <see cref="ServerOptions.StreamHeartbeat"/>.
+/// A failure after the headers becomes an <c>error</c> event.
 /// </summary>
 public static class AnthropicStream
 {
-    public static async Task WriteAsync(HttpContext context, IAsyncEnumerable<RunEvent> run, string model, int promptTokens)
+    private enum Block { None, Thinking, Text, Tool }
+
+    public static async Task WriteAsync(HttpContext context, IAsyncEnumerable<RunEvent> run, string model, int promptTokens, bool omitThinking, TimeSpan heartbeat)
     {
         var sse = await ServerSentEvents.StartAsync(context);
         var info = AnthropicJsonContext.Default.StreamEvent;
@@ -20,36 +26,42 @@ public static class AnthropicStream
         await Send(new MessageStartEvent(start), "message_start");
         await Send(new PingEvent(), "ping");
 
-        int blockIndex = -1;
-        bool textOpen = false, toolOpen = false;
+        int index = -1;
+        var open = Block.None;
+        var reasoning = new StringBuilder();
         try
         {
-            await foreach (var item in run)
+            await foreach (var item in Heartbeats.WithHeartbeats(run, heartbeat, context.RequestAborted))
             {
                 switch (item)
                 {
-                    case ContentEvent { Text.Length: > 0 } text:
-                        if (!textOpen)
+                    case null:
+                        await Send(new PingEvent(), "ping");
+                        break;
+                    case ReasoningEvent thought:
+                        if (open != Block.Thinking)
                         {
-                            await CloseBlockAsync();
-                            blockIndex++;
-                            textOpen = true;
-                            await Send(new ContentBlockStartEvent(blockIndex, new TextBlock("")), "content_block_start");
+                            await OpenAsync(Block.Thinking, new ThinkingBlock("", ""));
+                            reasoning.Clear();
                         }
 
-                        await Send(new ContentBlockDeltaEvent(blockIndex, new TextDeltaBody(text.Text)), "content_block_delta");
+                        reasoning.Append(thought.Text);
+                        if (!omitThinking)
+                            await Send(new ContentBlockDeltaEvent(index, new ThinkingDeltaBody(thought.Text)), "content_block_delta");
+                        break;
+                    case ContentEvent { Text.Length: > 0 } text:
+                        if (open != Block.Text)
+                            await OpenAsync(Block.Text, new TextBlock(""));
+                        await Send(new ContentBlockDeltaEvent(index, new TextDeltaBody(text.Text)), "content_block_delta");
                         break;
                     case ToolStartEvent tool:
-                        await CloseBlockAsync();
-                        blockIndex++;
-                        toolOpen = true;
-                        await Send(new ContentBlockStartEvent(blockIndex, new ToolUseBlock(tool.ClientId, tool.Name, AnthropicMapping.ToolInput(""))), "content_block_start");
+                        await OpenAsync(Block.Tool, new ToolUseBlock(tool.ClientId, tool.Name, AnthropicMapping.ToolInput("")));
                         break;
-                    case ToolArgumentsEvent arguments when toolOpen:
-                        await Send(new ContentBlockDeltaEvent(blockIndex, new InputJsonDeltaBody(arguments.Fragment)), "content_block_delta");
+                    case ToolArgumentsEvent arguments when open == Block.Tool:
+                        await Send(new ContentBlockDeltaEvent(index, new InputJsonDeltaBody(arguments.Fragment)), "content_block_delta");
                         break;
                     case RunFinished done:
-                        await CloseBlockAsync();
+                        await CloseAsync();
                         await Send(new MessageDeltaEvent(
                             new MessageDelta(AnthropicMapping.StopReason(done.Reason), done.StopSequence),
                             new MessageDeltaUsage(done.CompletionTokens, done.PromptTokens - done.Timings.CachedTokens, done.Timings.CachedTokens)), "message_delta");
@@ -63,12 +75,22 @@ public static class AnthropicStream
             await sse.WriteAsync(ErrorResponses.ToAnthropic(ApiMiddlewareErrors.From(e)), AnthropicJsonContext.Default.AnthropicErrorBody, "error");
         }
 
-        async Task CloseBlockAsync()
+        async Task OpenAsync(Block kind, ContentBlock block)
         {
-            if (!textOpen && !toolOpen)
+            await CloseAsync();
+            index++;
+            open = kind;
+            await Send(new ContentBlockStartEvent(index, block), "content_block_start");
+        }
+
+        async Task CloseAsync()
+        {
+            if (open == Block.None)
                 return;
-            await Send(new ContentBlockStopEvent(blockIndex), "content_block_stop");
-            textOpen = toolOpen = false;
+            if (open == Block.Thinking)
+                await Send(new ContentBlockDeltaEvent(index, new SignatureDeltaBody(ThinkingSignature.Encode(reasoning.ToString()))), "content_block_delta");
+            await Send(new ContentBlockStopEvent(index), "content_block_stop");
+            open = Block.None;
         }
     }
 }

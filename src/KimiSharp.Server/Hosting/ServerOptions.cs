@@ -30,6 +30,9 @@ public sealed record ServerOptions
     /// <summary>min_p applied to every request (Unsloth's Kimi advice is 0.01).</summary>
     public float DefaultMinP { get; init; } = 0.01f;
 
+    /// <summary>A stream that has sent nothing for this long sends a heartbeat (Anthropic: <c>ping</c>); zero turns them off.</summary>
+    public TimeSpan StreamHeartbeat { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Write request logs to the console.</summary>
     public bool Verbose { get; init; }
 }

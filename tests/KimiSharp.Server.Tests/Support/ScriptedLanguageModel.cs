@@ -8,8 +8,10 @@ namespace KimiSharp.Server.Tests.Support;
 /// a script chosen from the conversation so far. The script is text with Kimi's marker tokens, tokenized by
 /// the real tokenizer, so the engine, the streaming decoder and the tool-call parser all run for real.
 /// Scripts (picked from the decoded prompt, last match wins):
-/// "weather" → prose, then a get_weather tool call; "echo kimi-ok" → an exec_command tool call running it
-/// (Codex's shell tool); "## Return of" → an answer using the result;
+/// "weather" → prose, then a get_weather tool call; "echo kimi-ok" → a tool call running it: Bash when Bash is
+/// declared (Claude Code), exec_command otherwise (Codex); "## Return of" → an answer using the result
+/// (<see cref="BashAnswerScript"/> for Claude Code's kimi-ok); "specials" → text with control tokens among it;
+/// "think step" → reasoning in &lt;think&gt; tags, then an answer;
 /// "forever" → never ends; anything else → a short greeting.
 /// </summary>
 internal sealed class ScriptedLanguageModel : ILanguageModel
@@ -18,6 +20,13 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
     public const string ExecScript = """Running it.<|tool_calls_section_begin|><|tool_call_begin|>functions.exec_command:0<|tool_call_argument_begin|>{"cmd": "echo kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
     public const string AnswerScript = "It is sunny in Paris.<|im_end|>";
     public const string GreetingScript = "Hello from the scripted model, nice to meet you.<|im_end|>";
+    public const string BashScript = """<|tool_calls_section_begin|><|tool_call_begin|>functions.Bash:0<|tool_call_argument_begin|>{"command": "echo kimi-ok", "description": "Print kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
+    public const string BashAnswerScript = "The command printed kimi-ok.<|im_end|>";
+
+    /// <summary>Control tokens amid the text; the answer must read <see cref="SpecialsText"/>.</summary>
+    public const string SpecialsScript = "Hi<|im_user|> there<|im_system|>, friend[BOS].<|im_end|>";
+    public const string SpecialsText = "Hi there, friend.";
+    public const string ThinkingScript = "<think>Two and two make four.</think>\n\nThe answer is 4.<|im_end|>";
 
     private readonly Tokenizer _tokenizer;
     private readonly int _generationStart;
@@ -64,10 +73,14 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
         var prompt = _tokenizer.Decode(tokens.GetRange(0, start).ToArray());
         LastPrompt = prompt;
         var lastUser = prompt[(prompt.LastIndexOf("<|im_user|>", StringComparison.Ordinal) + 1)..];
-        string script = prompt.LastIndexOf("## Return of", StringComparison.Ordinal) > prompt.LastIndexOf("<|im_user|>", StringComparison.Ordinal) ? AnswerScript
+        bool answering = prompt.LastIndexOf("## Return of", StringComparison.Ordinal) > prompt.LastIndexOf("<|im_user|>", StringComparison.Ordinal);
+        bool claudeCode = prompt.Contains("\"name\": \"Bash\"", StringComparison.Ordinal); // Claude Code's shell tool is declared
+        string script = answering ? (claudeCode && lastUser.Contains("\nkimi-ok", StringComparison.Ordinal) ? BashAnswerScript : AnswerScript)
+            : lastUser.Contains("specials", StringComparison.Ordinal) ? SpecialsScript
+            : lastUser.Contains("think step", StringComparison.Ordinal) ? ThinkingScript
             : lastUser.Contains("forever", StringComparison.Ordinal) ? "and on " // cycled without an end
             : lastUser.Contains("weather", StringComparison.Ordinal) ? ToolScript
-            : lastUser.Contains("echo kimi-ok", StringComparison.Ordinal) ? ExecScript
+            : lastUser.Contains("echo kimi-ok", StringComparison.Ordinal) ? (claudeCode ? BashScript : ExecScript)
             : GreetingScript;
         var ids = _tokenizer.Encode(script, parseSpecial: true);
         int k = tokens.Count - start;
