@@ -1,6 +1,7 @@
 using System.CommandLine;
 using KimiSharp.Demo;
 using KimiSharp.Engine;
+using KimiSharp.Models.DeepSeek2;
 using KimiSharp.Server.Backend;
 using KimiSharp.Server.Hosting;
 
@@ -18,7 +19,7 @@ public static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to bind (loopback unless told otherwise)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port)", DefaultValueFactory = _ => 8080 };
         var apiKey = new Option<string?>("--api-key") { Description = "Require this key as 'Authorization: Bearer KEY' or 'x-api-key: KEY' (default: $KIMI_API_KEY, else no key)" };
-        var ctx = new Option<int>("--ctx", "-c") { Description = "Context length per sequence in tokens (0 = the model's trained context)", DefaultValueFactory = _ => 4096 };
+        var ctx = new Option<int>("--ctx", "-c") { Description = "Context length per sequence in tokens (default: the model's trained context, capped so the KV caches fit in memory)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads", "-t") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var alias = new Option<string?>("--alias", "-a") { Description = "Model name reported by /v1/models and in responses (default: the file name)" };
         var parallel = new Option<int>("--parallel", "-np") { Description = "Sequences generated at the same time", DefaultValueFactory = _ => 4 };
@@ -76,9 +77,18 @@ public static class ServeCommand
         var local = LocalModel.Open(settings.ModelPath, settings.Threads, log, exact: settings.Exact);
         try
         {
+            int context = settings.ContextLength;
+            if (context == 0)
+            {
+                var (tokens, reason) = ServeContext.Choose(local.Model.TrainedContextLength, local.Model.KvBytesPerToken, settings.Parallel,
+                    local.Model is DeepSeek2Model deepseek ? deepseek.File.TotalFileSize : 0, MemorySnapshot.Current());
+                context = tokens;
+                log.WriteLine($"kimi serve: context {tokens} tokens: {reason}");
+            }
+
             var engine = new InferenceEngine(local.Model, local.Tokenizer, new EngineOptions
             {
-                ContextLength = settings.ContextLength,
+                ContextLength = context,
                 MaxActiveSequences = settings.Parallel,
                 MaxQueuedRequests = settings.Server.MaxQueuedRequests,
             });

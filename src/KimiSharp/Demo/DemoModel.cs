@@ -12,7 +12,7 @@ namespace KimiSharp.Demo;
 public static class DemoModel
 {
     /// <summary>Bumped when the demo file's content changes; an older cached file is rebuilt.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
     public const string VersionKey = "kimisharp.demo.version";
     public const string FileName = "kimi-tiny-demo.gguf";
 
@@ -21,7 +21,8 @@ public static class DemoModel
         "Using the built-in demo model (kimi-tiny shape, random weights): its output is noise, not answers.\n" +
         "For the real model: kimi pull unsloth/Kimi-K2-Instruct-0905-GGUF:UD-Q2_K_XL   then pass --model with the path it prints.";
 
-    public static TestModelSpec Spec => TestModelSpec.KimiTiny with { Seed = 20250905 };
+    /// <summary>kimi-tiny with Kimi-K2's trained context (131072 tokens), so agents' long prompts fit as they would on the real model.</summary>
+    public static TestModelSpec Spec => TestModelSpec.KimiTiny with { Seed = 20250905, ContextLength = 131072 };
 
     /// <summary>Path of the demo GGUF, creating it if missing or outdated.</summary>
     public static string EnsureCreated(string? cacheDirectory = null)
