@@ -84,11 +84,8 @@ public static class AnthropicMessageMapper
         if (blocks.ValueKind != JsonValueKind.Array)
             throw ApiException.Invalid(path, $"must be a string or an array of text blocks, not {JsonFields.Describe(blocks)}");
         var parts = new List<string>();
-        int i = 0;
-        foreach (var block in blocks.EnumerateArray())
+        foreach (var (block, blockPath, type) in Blocks(blocks, path))
         {
-            var blockPath = $"{path}.{i++}";
-            var type = BlockType(block, blockPath);
             if (type != "text")
                 throw ApiException.Invalid($"{blockPath}.type", $"system blocks must be 'text', got '{type}'");
             parts.Add(RequiredString(block, "text", blockPath));
@@ -101,11 +98,8 @@ public static class AnthropicMessageMapper
     {
         var text = new StringBuilder();
         bool hasText = false;
-        int j = 0;
-        foreach (var block in blocks.EnumerateArray())
+        foreach (var (block, blockPath, type) in Blocks(blocks, path))
         {
-            var blockPath = $"{path}.{j++}";
-            var type = BlockType(block, blockPath);
             switch (type)
             {
                 case "text":
@@ -151,11 +145,8 @@ public static class AnthropicMessageMapper
         var text = new StringBuilder();
         var reasoning = new List<string>();
         var calls = new List<PromptToolCall>();
-        int j = 0;
-        foreach (var block in blocks.EnumerateArray())
+        foreach (var (block, blockPath, type) in Blocks(blocks, path))
         {
-            var blockPath = $"{path}.{j++}";
-            var type = BlockType(block, blockPath);
             switch (type)
             {
                 case "text":
@@ -211,11 +202,8 @@ public static class AnthropicMessageMapper
         if (content.ValueKind != JsonValueKind.Array)
             throw ApiException.Invalid($"{path}.content", $"must be a string or an array of blocks, not {JsonFields.Describe(content)}");
         var text = new StringBuilder();
-        int k = 0;
-        foreach (var inner in content.EnumerateArray())
+        foreach (var (inner, innerPath, type) in Blocks(content, $"{path}.content"))
         {
-            var innerPath = $"{path}.content.{k++}";
-            var type = BlockType(inner, innerPath);
             switch (type)
             {
                 case "text":
@@ -252,6 +240,17 @@ public static class AnthropicMessageMapper
         if (type is "image" or "document" or "search_result")
             throw ApiException.Invalid($"{path}.type", $"'{type}' blocks are not supported: this model reads text only");
         throw ApiException.Invalid($"{path}.type", $"'{type}' is not a known content block type");
+    }
+
+    /// <summary>The blocks of a content array, each with its path (<c>messages.0.content.1</c>) and its type.</summary>
+    private static IEnumerable<(JsonElement Block, string Path, string Type)> Blocks(JsonElement array, string path)
+    {
+        int i = 0;
+        foreach (var block in array.EnumerateArray())
+        {
+            var blockPath = $"{path}.{i++}";
+            yield return (block, blockPath, BlockType(block, blockPath));
+        }
     }
 
     private static string BlockType(JsonElement block, string path)

@@ -86,7 +86,7 @@ public sealed class ReasoningParser
                         continue;
                     }
 
-                    int keep = final ? 0 : PartialEndLength(held);
+                    int keep = final ? 0 : PartialMatch.HeldSuffixLength(held, ReasoningEnds);
                     reasoning.Append(held, 0, held.Length - keep);
                     _held.Remove(0, held.Length - keep);
                     return;
@@ -122,25 +122,6 @@ public sealed class ReasoningParser
             {
                 best = at;
                 end = marker;
-            }
-        }
-
-        return best;
-    }
-
-    /// <summary>Length of the longest suffix of <paramref name="text"/> that is a proper prefix of a reasoning end.</summary>
-    private static int PartialEndLength(string text)
-    {
-        int best = 0;
-        foreach (var marker in ReasoningEnds)
-        {
-            for (int length = Math.Min(marker.Length - 1, text.Length); length > best; length--)
-            {
-                if (text.AsSpan(text.Length - length).SequenceEqual(marker.AsSpan(0, length)))
-                {
-                    best = length;
-                    break;
-                }
             }
         }
 

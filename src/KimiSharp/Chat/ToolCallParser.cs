@@ -99,7 +99,7 @@ public sealed class ToolCallParser
             int at = FindMarker(buffer, out string? marker);
             if (at < 0)
             {
-                int keep = final ? 0 : PartialMarkerLength(buffer);
+                int keep = final ? 0 : PartialMatch.HeldSuffixLength(buffer, Markers);
                 Consume(buffer[..^keep]);
                 _pending.Clear().Append(buffer, buffer.Length - keep, keep);
                 return;
@@ -129,22 +129,6 @@ public sealed class ToolCallParser
             }
             from = lt + 1;
         }
-    }
-
-    /// <summary>Length of the longest suffix of <paramref name="s"/> that is a proper prefix of a marker.</summary>
-    private static int PartialMarkerLength(string s)
-    {
-        int maxLen = Math.Min(s.Length, ArgumentBegin.Length - 1);
-        for (int len = maxLen; len > 0; len--)
-        {
-            int start = s.Length - len;
-            if (s[start] != '<') continue;
-            foreach (var m in Markers)
-            {
-                if (len < m.Length && string.CompareOrdinal(s, start, m, 0, len) == 0) return len;
-            }
-        }
-        return 0;
     }
 
     private void Consume(string text)

@@ -37,7 +37,7 @@ public sealed class StopSequenceFilter(IReadOnlyList<string> stops)
             return (before, found);
         }
 
-        int hold = HeldSuffixLength(_pending);
+        int hold = KimiSharp.Chat.PartialMatch.HeldSuffixLength(_pending, stops);
         var released = _pending[..(_pending.Length - hold)];
         _pending = _pending[(_pending.Length - hold)..];
         return (released, null);
@@ -49,24 +49,5 @@ public sealed class StopSequenceFilter(IReadOnlyList<string> stops)
         var rest = _pending;
         _pending = "";
         return rest;
-    }
-
-    /// <summary>Length of the longest suffix of <paramref name="text"/> that is a proper prefix of some stop string.</summary>
-    private int HeldSuffixLength(string text)
-    {
-        int best = 0;
-        foreach (var stop in stops)
-        {
-            for (int length = Math.Min(stop.Length - 1, text.Length); length > best; length--)
-            {
-                if (text.AsSpan(text.Length - length).SequenceEqual(stop.AsSpan(0, length)))
-                {
-                    best = length;
-                    break;
-                }
-            }
-        }
-
-        return best;
     }
 }
