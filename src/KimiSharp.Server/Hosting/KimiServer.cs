@@ -1,9 +1,5 @@
 using System.Net;
-using KimiSharp.Server.Anthropic;
 using KimiSharp.Server.Backend;
-using KimiSharp.Server.OpenAi;
-using KimiSharp.Server.OpenAi.Responses;
-using KimiSharp.Server.Utility;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -15,7 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace KimiSharp.Server.Hosting;
 
 /// <summary>
-/// The HTTP server: Kestrel with the OpenAI, Anthropic and utility routes over one <see cref="IChatBackend"/>.
+/// The HTTP server: Kestrel with the OpenAI, Anthropic and utility routes over one <see cref="IChatBackend"/>
+/// (the routes of <see cref="KimiEndpoints"/>, with the API layer over every path).
 /// <code>
 /// await using var server = await KimiServer.StartAsync(backend, new ServerOptions { Port = 0 });
 /// // server.BaseAddress → http://127.0.0.1:PORT
@@ -63,10 +60,7 @@ public sealed class KimiServer : IAsyncDisposable
         var app = builder.Build();
         app.UseMiddleware<ApiMiddleware>();
         app.UseRouting();
-        app.MapUtility();
-        app.MapOpenAi();
-        app.MapResponses();
-        app.MapAnthropic();
+        app.MapKimiRoutes(state);
         return app;
     }
 

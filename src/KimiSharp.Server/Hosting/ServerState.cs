@@ -35,5 +35,13 @@ public sealed class ServerState(IChatBackend backend, ServerOptions options)
     public IAsyncEnumerable<RunEvent> Run(PreparedPrompt prompt, GenerationOptions options, IReadOnlyList<string> stops, string toolIdPrefix, CancellationToken cancellationToken, bool singleToolCall = false) =>
         GenerationRun.RunAsync(Backend, prompt, options with { SingleToolCall = singleToolCall }, stops, toolIdPrefix, singleToolCall, Metrics, cancellationToken);
 
+    /// <summary>
+    /// How endpoints receive the state: from their endpoint metadata (routes mapped by <see cref="KimiEndpoints.MapKimi(Microsoft.AspNetCore.Builder.WebApplication, IChatBackend, ServerOptions?)"/>,
+    /// so a host application needs no service registration), else from the application's services.
+    /// </summary>
+    public static ValueTask<ServerState?> BindAsync(HttpContext context) =>
+        ValueTask.FromResult(context.GetEndpoint()?.Metadata.GetMetadata<ServerState>()
+            ?? (ServerState?)context.RequestServices.GetService(typeof(ServerState)));
+
     public static long UnixNow() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 }
