@@ -4,11 +4,14 @@ using System.Threading.Channels;
 namespace KimiSharp.Engine;
 
 /// <summary>
-/// Runs generations on one model. A single loop thread owns the model and every KV cache; callers submit
-/// requests and read their events. Up to <see cref="EngineOptions.MaxActiveSequences"/> sequences advance
-/// one step each in turn (prompt in chunks, then one token per step), the rest wait first come first
-/// served. Cancelling a request's token ends it at its next step (or at once while it waits) and frees its
-/// cache. The request/event API is the same one continuous batching will use.
+/// Runs generations on one model with continuous batching. A single loop thread owns the model, the paged KV memory and
+/// the prefix cache; callers submit requests and read their events. Each step is one batched forward pass over every
+/// running sequence (up to <see cref="EngineOptions.MaxActiveSequences"/>): one token for each decoding sequence plus
+/// prompt chunks of the oldest ones still evaluating their prompt, within <see cref="EngineOptions.BatchTokens"/>.
+/// Requests wait first come first served; a new prompt starts from the longest prefix the cache holds. When KV memory
+/// runs out, unused cached blocks go first, then the newest sequence is paused (it resumes first, recomputing its
+/// cache, with the same sampler state, so its answer does not change). Cancelling a request's token ends it before the
+/// next step (or at once while it waits) and frees its blocks.
 /// </summary>
 public sealed class InferenceEngine : IDisposable
 {
@@ -16,16 +19,22 @@ public sealed class InferenceEngine : IDisposable
     private readonly IEngineVocabulary _vocabulary;
     private readonly EngineOptions _options;
     private readonly int _contextLength;
-    private readonly LinkedList<Sequence> _waiting = new();
-    private readonly List<Sequence> _active = [];
-    private readonly List<(IModelSession Session, List<int> Tokens)> _idle = []; // loop thread only
+    private readonly KvBlockPool _pool;
+    private readonly IBatchRunner _runner;
+    private readonly PrefixCache? _prefix;
+    private readonly DiskPrefixStore? _disk;
+    private readonly LinkedList<Sequence> _waiting = new();   // guarded by _lock
+    private readonly List<Sequence> _running = [];              // loop thread only, in admission order
+    private readonly StepPlan _plan;
+    private readonly List<Sequence> _order = [];                // snapshot of _running while a step is planned
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _loop;
     private readonly float[] _logits;
     private volatile bool _disposed;
     private int _activeCount;
-    private long _promptTokens, _generatedTokens, _completed;
+    private long _admissions;
+    private long _promptTokens, _generatedTokens, _completed, _prefixQueries, _prefixHits, _prefixDiskHits, _preemptions, _steps, _stepTokens;
 
     /// <summary>An engine over a model and its tokenizer (end-of-generation ids, streaming UTF-8 decoding).</summary>
     public InferenceEngine(ILanguageModel model, KimiSharp.Text.Tokenizer tokenizer, EngineOptions options)
@@ -33,6 +42,7 @@ public sealed class InferenceEngine : IDisposable
     {
     }
 
+    /// <exception cref="KvMemoryException">The KV budget cannot hold one full context.</exception>
     public InferenceEngine(ILanguageModel model, IEngineVocabulary vocabulary, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -43,7 +53,23 @@ public sealed class InferenceEngine : IDisposable
         _vocabulary = vocabulary;
         _options = options;
         _contextLength = options.ContextLength > 0 ? options.ContextLength : model.TrainedContextLength;
-        _logits = new float[model.VocabSize];
+
+        long bytesPerToken = model.KvBytesPerToken, blockBytes = bytesPerToken * options.KvBlockTokens;
+        long contextBlocks = (_contextLength + options.KvBlockTokens - 1) / options.KvBlockTokens + 1;   // +1: a copied shared block
+        long cacheBlocks = options.PrefixCaching ? options.PrefixCacheBytes / blockBytes : 0;
+        long capacity = options.KvCacheBytes > 0 ? options.KvCacheBytes / blockBytes : options.MaxActiveSequences * contextBlocks + cacheBlocks;
+        if (capacity < contextBlocks)
+            throw new KvMemoryException(_contextLength, bytesPerToken, options.KvCacheBytes);
+        _pool = new KvBlockPool(bytesPerToken, (int)Math.Min(capacity, int.MaxValue / 2), options.KvBlockTokens);
+        _runner = model.CreateBatchRunner(options.BatchTokens);
+        _plan = new StepPlan(options.MaxActiveSequences);
+        _logits = new float[options.MaxActiveSequences * model.VocabSize];
+        if (options.PrefixCaching)
+        {
+            if (options.CacheDirectory is { } dir)
+                _disk = new DiskPrefixStore(dir, options.CacheDiskBytes, model.KvIdentity, options.Warn);
+            _prefix = new PrefixCache(_pool, cacheBlocks, _disk, _disk is null ? "" : model.KvIdentity);
+        }
         _loop = new Thread(RunLoop) { IsBackground = true, Name = "KimiSharp engine loop" };
         _loop.Start();
     }
@@ -53,13 +79,33 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>Tokens one sequence may hold (prompt + generated).</summary>
     public int ContextLength => _contextLength;
 
+    /// <summary>The engine's options as given.</summary>
+    public EngineOptions Options => _options;
+
+    /// <summary>Bytes one KV block takes, and how many may exist.</summary>
+    public long KvBlockBytes => _pool.BlockBytes;
+
     public EngineStats Stats
     {
         get
         {
-            lock (_lock)
-                return new EngineStats(_waiting.Count, Volatile.Read(ref _activeCount),
-                    Interlocked.Read(ref _promptTokens), Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _completed));
+            int waiting;
+            lock (_lock) waiting = _waiting.Count;
+            return new EngineStats(waiting, Volatile.Read(ref _activeCount), Interlocked.Read(ref _promptTokens),
+                Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _completed))
+            {
+                KvBlocksTotal = _pool.Capacity,
+                KvBlockTokens = _pool.BlockTokens,
+                KvBlocksSequences = _pool.SequenceBlocks,
+                KvBlocksCached = _pool.CachedOnly,
+                KvBlocksAllocated = _pool.Allocated,
+                PrefixQueryTokens = Interlocked.Read(ref _prefixQueries),
+                PrefixHitTokens = Interlocked.Read(ref _prefixHits),
+                PrefixDiskHitTokens = Interlocked.Read(ref _prefixDiskHits),
+                Preemptions = Interlocked.Read(ref _preemptions),
+                Steps = Interlocked.Read(ref _steps),
+                StepTokens = Interlocked.Read(ref _stepTokens),
+            };
         }
     }
 
@@ -75,7 +121,7 @@ public sealed class InferenceEngine : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         Validate(request);
-        var sequence = new Sequence(request, _contextLength, _vocabulary, _model.VocabSize);
+        var sequence = new Sequence(request, _vocabulary, _model.VocabSize);
         lock (_lock)
         {
             if (_waiting.Count >= _options.MaxQueuedRequests && _activeCount + _waiting.Count >= _options.MaxActiveSequences)
@@ -106,6 +152,9 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>Waits until every block queued for the disk tier is written (no-op without <c>CacheDirectory</c>).</summary>
+    public void FlushDiskCache() => _disk?.Flush();
+
     private static async IAsyncEnumerable<GenerationEvent> ReadUntilDisposed(ChannelReader<GenerationEvent> reader, CancellationTokenSource stop)
     {
         try
@@ -124,7 +173,6 @@ public sealed class InferenceEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(request.PromptTokens, nameof(request.PromptTokens));
-        ArgumentNullException.ThrowIfNull(request.Sampling, nameof(request.Sampling));
         var prompt = request.PromptTokens;
         if (prompt.Count == 0)
             throw new ArgumentException("the prompt has no tokens", nameof(request));
@@ -147,6 +195,7 @@ public sealed class InferenceEngine : IDisposable
         {
             // It was still waiting: finish it here, the loop will skip it.
             lock (_lock) _waiting.Remove(sequence);
+            Interlocked.Increment(ref _completed);
             sequence.Events.Writer.TryWrite(new FinishEvent(FinishReason.Cancelled, null, null,
                 new Usage(sequence.Request.PromptTokens.Count, 0), new Timings(ElapsedMs(sequence.Submitted), 0, 0, 0, 0)));
             sequence.Events.Writer.TryComplete();
@@ -171,107 +220,207 @@ public sealed class InferenceEngine : IDisposable
     {
         while (!_disposed)
         {
+            EndCancelled();
             Admit();
-            if (_active.Count == 0)
+            if (_running.Count == 0)
             {
                 _wake.Wait();
                 continue;
             }
-            // One step for each active sequence in turn (round robin).
-            for (int i = 0; i < _active.Count && !_disposed; i++)
-            {
-                var sequence = _active[i];
-                bool finished;
-                try
-                {
-                    finished = Step(sequence);
-                }
-                catch (Exception e)
-                {
-                    Fail(sequence, e);
-                    finished = true;
-                }
-                if (finished)
-                {
-                    ReleaseSession(sequence, reusable: false); // no-op when Finish already released it
-                    sequence.Registration.Dispose();
-                    _active.RemoveAt(i--);
-                    Interlocked.Decrement(ref _activeCount);
-                    Interlocked.Increment(ref _completed);
-                }
-            }
+            RunStep();
         }
-        foreach (var (session, _) in _idle) session.Dispose();
-        _idle.Clear();
-        foreach (var sequence in _active)
-        {
-            sequence.Session?.Dispose();
-            Fail(sequence, new ObjectDisposedException(nameof(InferenceEngine)));
-        }
-        lock (_lock)
-        {
-            foreach (var sequence in _waiting) Fail(sequence, new ObjectDisposedException(nameof(InferenceEngine)));
-            _waiting.Clear();
-        }
+        Shutdown();
     }
 
+    /// <summary>Running sequences whose caller cancelled end before the next step.</summary>
+    private void EndCancelled()
+    {
+        for (int i = 0; i < _running.Count; i++)
+            if (_running[i].CancelRequested)
+            {
+                Finish(_running[i], FinishReason.Cancelled, null);
+                Remove(i--);
+            }
+    }
+
+    /// <summary>
+    /// Starts waiting sequences in order while there is a free slot and KV memory for their next chunk (a paused sequence
+    /// is first in line). Each attaches the longest cached prefix of its tokens first.
+    /// </summary>
     private void Admit()
     {
-        while (_active.Count < _options.MaxActiveSequences)
+        while (_running.Count < _options.MaxActiveSequences)
         {
-            Sequence? next;
+            Sequence s;
             lock (_lock)
             {
                 if (_waiting.First is null) return;
-                next = _waiting.First.Value;
-                _waiting.RemoveFirst();
-                if (!next.TryStart()) continue;
+                s = _waiting.First.Value;
+            }
+            if (!s.Admitted && !s.TryStart())
+            {
+                lock (_lock) _waiting.Remove(s);   // cancelled while waiting: Cancel finished it
+                continue;
+            }
+            if (s.CancelRequested || (!s.Admitted && s.Request.MaxTokens == 0))
+            {
+                lock (_lock) _waiting.Remove(s);
+                if (!s.Admitted) s.Started = Stopwatch.GetTimestamp();
+                Finish(s, s.CancelRequested ? FinishReason.Cancelled : FinishReason.Length, null);
+                continue;
+            }
+
+            s.Kv ??= new KvBlockTable(_pool);
+            int attached = 0;
+            if (s.Kv.Length == 0 && _prefix is not null)
+            {
+                attached = _prefix.Attach(s.Tokens, s.Tokens.Count - 1, s.Kv, out var tail);   // the last token is run for its logits
+                s.OfferedBlocks = attached / _pool.BlockTokens;
+                s.CacheTail = tail;
+            }
+            // Room for its next chunk, plus one block of headroom per running sequence, or it waits (first in line).
+            int chunk = Math.Min(s.Tokens.Count - s.Kv.Length, _options.BatchTokens);
+            int needed = s.Kv.BlocksNeeded(chunk) + _running.Count;
+            if (_running.Count > 0 && needed > _pool.Available + _pool.CachedOnly)
+            {
+                s.Kv.Clear();
+                return;
+            }
+
+            lock (_lock) _waiting.Remove(s);
+            if (!s.Admitted)
+            {
+                s.CachedPromptTokens = attached;
+                Interlocked.Add(ref _prefixQueries, s.PromptCount);
+                Interlocked.Add(ref _prefixHits, attached);
+                Interlocked.Add(ref _prefixDiskHits, _prefix?.LastDiskTokens ?? 0);
+                s.Admitted = true;
+                s.Started = Stopwatch.GetTimestamp();
+                for (int i = 0; i < s.PromptCount; i++) s.Sampler.Accept(s.Tokens[i]);
                 Interlocked.Increment(ref _activeCount);
             }
-            next.Started = Stopwatch.GetTimestamp();
-            _active.Add(next);
+            s.AdmitOrder = ++_admissions;
+            s.IsRunning = true;
+            _running.Add(s);
         }
     }
 
-    /// <summary>Advances one sequence by one step; true when it has finished.</summary>
-    private bool Step(Sequence s)
+    /// <summary>Plans one step, runs the batched forward pass, then samples for every sequence that reached its end.</summary>
+    private void RunStep()
     {
-        if (s.CancelRequested)
-            return Finish(s, FinishReason.Cancelled, null);
+        var plan = _plan;
+        plan.Clear(_options.BatchTokens);
+        // Decoding sequences first (one token each), then prompt chunks, oldest first.
+        _order.Clear();
+        _order.AddRange(_running);
+        for (int pass = 0; pass < 2; pass++)
+            foreach (var s in _order)
+            {
+                if (!s.IsRunning || plan.Contains(s)) continue;
+                int need = s.Tokens.Count - s.Kv!.Length;
+                if ((need == 1) != (pass == 0)) continue;
+                int n = Math.Min(need, plan.Budget);
+                if (n == 0) break;
+                if (Reserve(s, n)) plan.Add(s, n);
+            }
+        if (plan.Count == 0) return;
 
+        var tokens = plan.Tokens();
+        var segments = plan.Segments;
+        int rows = 0;
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var s = plan.Sequence(i);
+            bool samples = s.Kv!.Length + segments[i].TokenCount == s.Tokens.Count;
+            segments[i] = segments[i] with { Outputs = samples ? SegmentOutputs.Last : SegmentOutputs.None };
+            if (samples)
+            {
+                rows++;
+                s.Request.Constraint?.BeginMask();   // computed while the forward pass runs
+            }
+        }
+
+        try
+        {
+            _runner.Run(tokens, segments.AsSpan(0, plan.Count), _logits.AsSpan(0, rows * _model.VocabSize));
+        }
+        catch (Exception e)
+        {
+            // A model failure ends every sequence of this step with it; the others go on.
+            for (int i = 0; i < plan.Count; i++)
+            {
+                var s = plan.Sequence(i);
+                Remove(_running.IndexOf(s));
+                if (!s.TryComplete()) continue;
+                Release(s, reusable: false);
+                Retire(s);
+                s.Events.Writer.TryComplete(e);
+            }
+            return;
+        }
+        Interlocked.Increment(ref _steps);
+        Interlocked.Add(ref _stepTokens, tokens.Length);
+
+        int row = 0;
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var s = plan.Sequence(i);
+            int before = s.Kv!.Length - segments[i].TokenCount;
+            Interlocked.Add(ref _promptTokens, Math.Max(0, Math.Min(s.PromptCount, s.Kv.Length) - before));
+            bool finished = false;
+            if (segments[i].Outputs == SegmentOutputs.Last)
+                finished = Sample(s, _logits.AsSpan(row++ * _model.VocabSize, _model.VocabSize));
+            if (finished)
+                Remove(_running.IndexOf(s));
+            else
+                Offer(s);
+        }
+        _prefix?.Trim();
+    }
+
+    /// <summary>
+    /// Makes room for <paramref name="n"/> more tokens of <paramref name="s"/>: evicts unused cached blocks, then pauses the
+    /// newest running sequence until it fits; false if that was <paramref name="s"/> itself.
+    /// </summary>
+    private bool Reserve(Sequence s, int n)
+    {
+        while (!s.Kv!.TryReserve(n))
+        {
+            if (_prefix is not null && _prefix.EvictFor(s.Kv.BlocksNeeded(n))) continue;
+            Sequence victim = s;
+            foreach (var r in _running)
+                if (r.AdmitOrder > victim.AdmitOrder) victim = r;
+            _plan.Remove(victim);
+            Preempt(victim);
+            if (victim == s) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Pauses a running sequence: its computed blocks go to the prefix cache, the rest is freed; it waits first in line.</summary>
+    private void Preempt(Sequence s)
+    {
+        Offer(s);
+        s.Kv!.Clear();
+        s.OfferedBlocks = 0;
+        s.CacheTail = null;
+        s.Preemptions++;
+        Interlocked.Increment(ref _preemptions);
+        s.IsRunning = false;
+        _running.Remove(s);
+        lock (_lock) _waiting.AddFirst(s);
+    }
+
+    /// <summary>Samples the next token from the sequence's logits row; true when the sequence has finished.</summary>
+    private bool Sample(Sequence s, Span<float> logits)
+    {
         var request = s.Request;
-        var prompt = request.PromptTokens;
-        if (request.MaxTokens == 0)
-            return Finish(s, FinishReason.Length, null);
-
-        Span<float> logits = _logits;
-        if (s.PrefillDone < prompt.Count)
-        {
-            if (s.Session is null) AcquireSession(s);
-            int n = Math.Min(_options.PrefillChunkTokens, prompt.Count - s.PrefillDone);
-            if (s.PrefillDone + n == prompt.Count) request.Constraint?.BeginMask(); // overlaps the last chunk's forward
-            int[] chunk = new int[n];
-            for (int i = 0; i < n; i++) chunk[i] = prompt[s.PrefillDone + i];
-            s.Session!.Forward(chunk, logits);
-            s.SessionTokens.AddRange(chunk);
-            foreach (int t in chunk) s.Sampler.Accept(t);
-            s.PrefillDone += n;
-            Interlocked.Add(ref _promptTokens, n);
-            if (s.PrefillDone < prompt.Count) return false;
-            s.PrefillEnded = Stopwatch.GetTimestamp();
-        }
-        else
-        {
-            request.Constraint?.BeginMask(); // computed while the forward runs
-            s.Session!.Forward([s.PendingToken], logits);
-            s.SessionTokens.Add(s.PendingToken);
-            s.DecodeSteps++;
-        }
-
         request.Constraint?.ApplyMask(logits);
         int token = s.Sampler.Sample(logits);
         request.Constraint?.Accept(token);
         s.Sampler.Accept(token);
+        if (s.PrefillEnded == 0) s.PrefillEnded = Stopwatch.GetTimestamp();
+        else s.DecodeSteps++;
         s.Generated++;
         Interlocked.Increment(ref _generatedTokens);
 
@@ -284,16 +433,17 @@ public sealed class InferenceEngine : IDisposable
         if (s.Stops.Matched is not null)
             return Finish(s, FinishReason.StopString, null);
 
-        s.PendingToken = token;
-        if (s.Generated >= (request.MaxTokens ?? int.MaxValue) || prompt.Count + s.Generated >= _contextLength)
+        s.Tokens.Add(token);
+        if (s.Generated >= (request.MaxTokens ?? int.MaxValue) || s.Tokens.Count >= _contextLength)
             return Finish(s, FinishReason.Length, null);
         return false;
     }
 
+    /// <summary>Ends a sequence: flushes held-back text, writes the finish event, returns its blocks (computed ones to the cache).</summary>
     private bool Finish(Sequence s, FinishReason reason, int? stopToken)
     {
         if (!s.TryComplete()) return true;
-        ReleaseSession(s, reusable: true);
+        Release(s, reusable: true);
         if (reason != FinishReason.StopString && reason != FinishReason.Cancelled)
         {
             string tail = s.Stops.Flush(s.Decoder.Flush());
@@ -305,73 +455,78 @@ public sealed class InferenceEngine : IDisposable
         var timings = new Timings(
             QueueMs: Stopwatch.GetElapsedTime(s.Submitted, s.Started).TotalMilliseconds,
             PromptMs: Stopwatch.GetElapsedTime(s.Started, prefillEnd).TotalMilliseconds,
-            PromptTokens: s.PrefillDone,
+            PromptTokens: s.PromptCount - s.CachedPromptTokens,
             DecodeMs: s.PrefillEnded != 0 ? Stopwatch.GetElapsedTime(s.PrefillEnded, now).TotalMilliseconds : 0,
             DecodeTokens: s.DecodeSteps);
+        Retire(s);   // counters first, so a reader that sees the end sees an engine without this sequence
         s.Events.Writer.TryWrite(new FinishEvent(reason, reason == FinishReason.StopString ? s.Stops.Matched : null, stopToken,
-            new Usage(s.Request.PromptTokens.Count, s.Generated, s.CachedPromptTokens), timings));
+            new Usage(s.PromptCount, s.Generated, s.CachedPromptTokens), timings));
         s.Events.Writer.TryComplete();
         return true;
     }
 
-    /// <summary>
-    /// Gives the sequence a KV cache: the kept session sharing the longest prefix with its prompt (truncated
-    /// to that prefix, always leaving at least one prompt token to evaluate for the logits), else a new one.
-    /// </summary>
-    private void AcquireSession(Sequence s)
+    /// <summary>Offers the sequence's newly full blocks to the prefix cache.</summary>
+    private void Offer(Sequence s)
     {
-        var prompt = s.Request.PromptTokens;
-        int best = -1, bestLength = -1;
-        for (int i = 0; i < _idle.Count; i++)
+        if (_prefix is null || s.Kv is null) return;
+        int offered = s.OfferedBlocks;
+        object? tail = s.CacheTail;
+        _prefix.Offer(s.Tokens, s.Kv, ref offered, ref tail);
+        s.OfferedBlocks = offered;
+        s.CacheTail = tail;
+    }
+
+    /// <summary>Returns the sequence's blocks to the pool; reusable ones (computed rows) go to the prefix cache first.</summary>
+    private void Release(Sequence s, bool reusable)
+    {
+        if (s.Kv is null) return;
+        if (reusable) Offer(s);
+        s.Kv.Dispose();
+        s.Kv = null;
+        s.CacheTail = null;
+        if (reusable) _prefix?.Trim();
+    }
+
+    /// <summary>Takes a sequence out of the running set (it has finished).</summary>
+    private void Remove(int index)
+    {
+        _running[index].IsRunning = false;
+        _running.RemoveAt(index);
+    }
+
+    /// <summary>The sequence has ended: its registration goes, the counters move.</summary>
+    private void Retire(Sequence s)
+    {
+        s.Registration.Dispose();
+        if (s.Admitted) Interlocked.Decrement(ref _activeCount);
+        Interlocked.Increment(ref _completed);
+    }
+
+    private void Shutdown()
+    {
+        var gone = new ObjectDisposedException(nameof(InferenceEngine));
+        foreach (var s in _running)
         {
-            var tokens = _idle[i].Tokens;
-            int common = 0, limit = Math.Min(tokens.Count, prompt.Count - 1);
-            while (common < limit && tokens[common] == prompt[common]) common++;
-            if (common > bestLength)
+            s.TryComplete();
+            s.Events.Writer.TryComplete(gone);
+            Release(s, reusable: false);
+        }
+        _running.Clear();
+        lock (_lock)
+        {
+            foreach (var s in _waiting)
             {
-                best = i;
-                bestLength = common;
+                s.TryComplete();
+                s.Events.Writer.TryComplete(gone);
+                Release(s, reusable: false);
             }
+            _waiting.Clear();
         }
-        if (best >= 0)
-        {
-            var (session, tokens) = _idle[best];
-            _idle.RemoveAt(best);
-            session.Truncate(bestLength);
-            s.Session = session;
-            s.SessionTokens.AddRange(tokens.Take(bestLength));
-            for (int i = 0; i < bestLength; i++) s.Sampler.Accept(prompt[i]);
-            s.PrefillDone = bestLength;
-            s.CachedPromptTokens = bestLength;
-            return;
-        }
-        int size = _options.PromptCacheSessions > 0 ? _contextLength : Math.Min(_contextLength, prompt.Count + (s.Request.MaxTokens ?? _contextLength));
-        s.Session = _model.CreateSession(size);
-    }
-
-    /// <summary>Keeps a finished sequence's cache for prefix reuse (most recent first), or frees it.</summary>
-    private void ReleaseSession(Sequence s, bool reusable)
-    {
-        var session = s.Session;
-        if (session is null) return;
-        s.Session = null;
-        if (!reusable || _options.PromptCacheSessions == 0 || session.Length != s.SessionTokens.Count)
-        {
-            session.Dispose();
-            return;
-        }
-        _idle.Insert(0, (session, new List<int>(s.SessionTokens)));
-        while (_idle.Count > _options.PromptCacheSessions)
-        {
-            _idle[^1].Session.Dispose();
-            _idle.RemoveAt(_idle.Count - 1);
-        }
-    }
-
-    private static void Fail(Sequence s, Exception e)
-    {
-        s.TryComplete();
-        s.Events.Writer.TryComplete(e);
+        Volatile.Write(ref _activeCount, 0);
+        _prefix?.Dispose();
+        _disk?.Dispose();
+        _runner.Dispose();
+        _pool.Dispose();
     }
 
     private static double ElapsedMs(long since) => Stopwatch.GetElapsedTime(since).TotalMilliseconds;

@@ -16,8 +16,10 @@ public sealed unsafe class KvBlockPool : IDisposable
 
     private readonly List<nint> _memory = [];      // block id → address (0 until first used)
     private readonly List<int> _refs = [];
+    private readonly List<bool> _cached = [];      // held by the prefix cache
     private readonly Stack<int> _free = new();
     private int _inUse;
+    private int _cachedOnly;
     private bool _disposed;
 
     public KvBlockPool(long bytesPerToken, int capacityBlocks, int blockTokens = DefaultBlockTokens)
@@ -44,6 +46,12 @@ public sealed unsafe class KvBlockPool : IDisposable
     /// <summary>Blocks that can be handed out now without evicting anything.</summary>
     public int Available => Capacity - InUse;
 
+    /// <summary>Blocks the prefix cache holds that no sequence uses (what <c>--cache-ram</c> bounds).</summary>
+    public int CachedOnly => Volatile.Read(ref _cachedOnly);
+
+    /// <summary>Blocks at least one sequence uses (0 once every sequence has ended).</summary>
+    public int SequenceBlocks => InUse - CachedOnly;
+
     /// <summary>Blocks whose memory has been allocated (resident high-water mark).</summary>
     public int Allocated { get; private set; }
 
@@ -69,6 +77,7 @@ public sealed unsafe class KvBlockPool : IDisposable
         block = _memory.Count;
         _memory.Add((nint)p);
         _refs.Add(1);
+        _cached.Add(false);
         Allocated++;
         _inUse++;
         return true;
@@ -79,15 +88,27 @@ public sealed unsafe class KvBlockPool : IDisposable
     public void AddRef(int block)
     {
         if (_refs[block] <= 0) throw new InvalidOperationException($"KV block {block} is not in use");
-        _refs[block]++;
+        if (++_refs[block] == 2 && _cached[block]) _cachedOnly--;
+    }
+
+    /// <summary>Marks a block the caller holds a reference to as held (or no longer held) by the prefix cache.</summary>
+    public void MarkCached(int block, bool cached)
+    {
+        if (_refs[block] <= 0) throw new InvalidOperationException($"KV block {block} is not in use");
+        if (_cached[block] == cached) return;
+        _cached[block] = cached;
+        if (_refs[block] == 1) _cachedOnly += cached ? 1 : -1;
     }
 
     /// <summary>Drops one reference; the last one returns the block to the free list.</summary>
     public void Release(int block)
     {
         if (_refs[block] <= 0) throw new InvalidOperationException($"KV block {block} released more often than referenced");
-        if (--_refs[block] == 0)
+        int left = --_refs[block];
+        if (left == 1 && _cached[block]) _cachedOnly++;
+        if (left == 0)
         {
+            if (_cached[block]) throw new InvalidOperationException($"KV block {block} freed while the prefix cache holds it");
             _free.Push(block);
             _inUse--;
         }

@@ -79,6 +79,19 @@ public sealed unsafe class KvBlockTable : IDisposable
         Length += validTokens;
     }
 
+    /// <summary>
+    /// Swaps full block <paramref name="index"/> for <paramref name="block"/>, which holds the same rows (the prefix cache's
+    /// copy of the same tokens): takes a reference to it and releases the old one.
+    /// </summary>
+    public void ReplaceBlock(int index, int block)
+    {
+        if ((index + 1) * BlockTokens > Length) throw new InvalidOperationException("only full blocks can be replaced");
+        _pool.AddRef(block);
+        _pool.Release(_blocks[index]);
+        _blocks[index] = block;
+        _addresses[index] = (nint)_pool.Address(block);
+    }
+
     /// <summary>Forgets positions from <paramref name="length"/> on, releasing blocks no longer needed.</summary>
     public void Truncate(int length)
     {

@@ -4,17 +4,20 @@ using KimiSharp.Sampling;
 
 namespace KimiSharp.Engine;
 
-/// <summary>One request's state inside the engine loop: its cache, sampler, stop logic and event channel.</summary>
+/// <summary>
+/// One request's state inside the engine loop: its tokens (prompt, then what it generated), its paged KV cache, sampler,
+/// stop logic and event channel. A sequence whose cache is dropped when memory runs out (preempted) keeps everything else
+/// and recomputes its cache when it runs again, so its answer does not change.
+/// </summary>
 internal sealed class Sequence
 {
     private const int Queued = 0, Running = 1, Done = 2;
     private int _state = Queued;
     private volatile bool _cancelRequested;
 
-    public Sequence(GenerationRequest request, int contextLength, IEngineVocabulary vocabulary, int vocabSize)
+    public Sequence(GenerationRequest request, IEngineVocabulary vocabulary, int vocabSize)
     {
         Request = request;
-        ContextLength = contextLength;
         Sampler = new Sampler(request.Sampling, vocabSize);
         Decoder = vocabulary.CreateDecoder();
         Stops = new StopStringMatcher(request.StopStrings);
@@ -22,36 +25,49 @@ internal sealed class Sequence
         if (!request.IgnoreEndOfGeneration) eog.UnionWith(vocabulary.EndOfGenerationIds);
         EndIds = eog;
         Events = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+        Tokens = new List<int>(request.PromptTokens.Count + Math.Min(request.MaxTokens ?? 256, 4096));
+        Tokens.AddRange(request.PromptTokens);
         Submitted = Stopwatch.GetTimestamp();
     }
 
     public GenerationRequest Request { get; }
-    public int ContextLength { get; }
     public Sampler Sampler { get; }
     public ITokenTextDecoder Decoder { get; }
     public StopStringMatcher Stops { get; }
     public HashSet<int> EndIds { get; }
     public Channel<GenerationEvent> Events { get; }
-    public IModelSession? Session { get; set; }
-
-    /// <summary>The tokens in <see cref="Session"/>'s cache, in order (for prefix reuse by later requests).</summary>
-    public List<int> SessionTokens { get; } = [];
-
-    /// <summary>Prompt tokens found in a reused cache.</summary>
-    public int CachedPromptTokens { get; set; }
     public CancellationTokenRegistration Registration { get; set; }
 
-    /// <summary>Prompt tokens already evaluated.</summary>
-    public int PrefillDone { get; set; }
+    /// <summary>The prompt, then every sampled token; the KV cache holds the first <c>Kv.Length</c> of them.</summary>
+    public List<int> Tokens { get; }
 
-    /// <summary>The last sampled token, to be fed to the model at the next step (-1 = none).</summary>
-    public int PendingToken { get; set; } = -1;
+    public int PromptCount => Request.PromptTokens.Count;
+
+    /// <summary>The paged KV cache while the sequence holds one (null before admission and after the end).</summary>
+    public KvBlockTable? Kv { get; set; }
+
+    /// <summary>Whether it is in the engine's running set (false while waiting, also after a preemption).</summary>
+    public bool IsRunning { get; set; }
+
+    /// <summary>Order of the latest admission: the newest running sequence is preempted first.</summary>
+    public long AdmitOrder { get; set; }
+
+    /// <summary>Admitted at least once (its prompt is in the sampler's history, its cached-prefix count is known).</summary>
+    public bool Admitted { get; set; }
+
+    /// <summary>Prompt tokens found in the prefix cache at the first admission.</summary>
+    public int CachedPromptTokens { get; set; }
+
+    /// <summary>Full KV blocks already offered to the prefix cache, and the cache node of the last of them.</summary>
+    public int OfferedBlocks { get; set; }
+    public object? CacheTail { get; set; }
 
     public int Generated { get; set; }
+    public int DecodeSteps { get; set; }
+    public int Preemptions { get; set; }
     public long Submitted { get; }
     public long Started { get; set; }
     public long PrefillEnded { get; set; }
-    public int DecodeSteps { get; set; }
 
     public bool CancelRequested => _cancelRequested;
 
@@ -61,7 +77,7 @@ internal sealed class Sequence
     /// <summary>Marks the sequence finished; true only for the first caller.</summary>
     public bool TryComplete() => Interlocked.Exchange(ref _state, Done) != Done;
 
-    /// <summary>From the caller's token: a waiting sequence finishes at once, a running one at its next step.</summary>
+    /// <summary>From the caller's token: a never-started sequence finishes at once, a started one at its next step.</summary>
     public bool RequestCancel()
     {
         _cancelRequested = true;

@@ -37,7 +37,7 @@ public class EngineConstraintTests
         // The model always wants "x"; the constraint allows only a, b, then end of generation.
         var model = new ScriptedLanguageModel(4, _ => X);
         var constraint = new ScriptConstraint(A, B, Eos);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 0 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PrefixCaching = false });
         var tokens = new List<int>();
         FinishEvent? finish = null;
         await foreach (var e in engine.GenerateAsync(new GenerationRequest([A, A]) { Sampling = SamplingParams.Greedy, Constraint = constraint }))

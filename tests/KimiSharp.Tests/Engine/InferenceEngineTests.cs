@@ -36,7 +36,7 @@ public class InferenceEngineTests
     public async Task Generation_streams_text_and_stops_at_end_of_generation_token()
     {
         var model = Answering(B, X, B, Eos);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 0 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PrefixCaching = false });
         var (events, text, finish) = await Collect(engine.GenerateAsync(Greedy()));
         Assert.Equal("bxb", text);
         Assert.Equal([B, X, B], events.OfType<TokenEvent>().Select(t => t.TokenId));
@@ -45,7 +45,7 @@ public class InferenceEngineTests
         Assert.Equal(new Usage(3, 4), finish.Usage);
         Assert.Equal(3, finish.Timings.PromptTokens);
         Assert.Equal(3, finish.Timings.DecodeTokens);
-        Assert.Equal(0, model.OpenSessions);
+        Assert.Equal(0, engine.Stats.KvBlocksSequences);
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public class InferenceEngineTests
     {
         var model = Answering();
         model.Gate = new SemaphoreSlim(0);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 0 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PrefixCaching = false });
         using var cts = new CancellationTokenSource();
         var reader = engine.Submit(Greedy(), cts.Token);
         for (int i = 0; i < 3; i++)
@@ -172,7 +172,7 @@ public class InferenceEngineTests
         Assert.Equal(FinishReason.Cancelled, finish.Reason);
         Assert.Equal(callsAtCancel, model.ForwardCalls);
         Assert.Equal(4, finish.Usage.CompletionTokens);
-        Assert.Equal(0, model.OpenSessions);
+        Assert.Equal(0, engine.Stats.KvBlocksSequences);
     }
 
     [Fact]
@@ -193,7 +193,7 @@ public class InferenceEngineTests
         Assert.Equal(0, engine.Stats.QueueDepth);
         model.Gate.Release(1000);
         Assert.Equal(FinishReason.Length, (await Collect(first.ReadAllAsync())).Finish.Reason);
-        Assert.Single(model.Calls.Select(c => c.Session).Distinct());
+        Assert.All(model.Steps, step => Assert.Single(step.Segments));
     }
 
     [Fact]
@@ -205,7 +205,8 @@ public class InferenceEngineTests
         var first = engine.Submit(Greedy(maxTokens: 1));
         await model.Entered.WaitAsync();
         var second = engine.Submit(Greedy(maxTokens: 1));
-        Assert.Equal(new EngineStats(1, 1, 0, 0, 0), engine.Stats with { PromptTokens = 0 });
+        var stats = engine.Stats;
+        Assert.Equal((1, 1, 0L, 0L), (stats.QueueDepth, stats.ActiveSequences, stats.GeneratedTokens, stats.CompletedRequests));
         Assert.Throws<EngineQueueFullException>(() => engine.Submit(Greedy(maxTokens: 1)));
         model.Gate.Release(1000);
         await Collect(first.ReadAllAsync());
@@ -214,21 +215,21 @@ public class InferenceEngineTests
     }
 
     [Fact]
-    public async Task Active_sequences_take_turns_one_step_each()
+    public async Task Active_sequences_advance_together_in_one_batched_step()
     {
         var model = Answering();
         model.Gate = new SemaphoreSlim(0);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { MaxActiveSequences = 2 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { MaxActiveSequences = 2, PrefixCaching = false });
         var first = engine.Submit(Greedy(maxTokens: 4));
-        await model.Entered.WaitAsync(); // hold the loop so both are active before stepping on
+        await model.Entered.WaitAsync(); // hold the loop in the first step so the second arrives while the first runs
         var second = engine.Submit(Greedy(maxTokens: 4));
         model.Gate.Release(1000);
         for (int i = 0; i < 1000; i++) model.Entered.Release();
-        await Collect(first.ReadAllAsync());
-        await Collect(second.ReadAllAsync());
-        var order = model.Calls.Select(c => c.Session).ToArray();
-        // The first had its prompt evaluated before the second arrived; from then on they alternate.
-        Assert.Equal([1, 1, 2, 1, 2, 1, 2, 2], order);
+        Assert.Equal("aaaa", (await Collect(first.ReadAllAsync())).Text);
+        Assert.Equal("aaaa", (await Collect(second.ReadAllAsync())).Text);
+        // Tokens per sequence in each step: the first's prompt alone; then the first's decode token with the second's whole
+        // prompt; then one decode token each, until the first has its four tokens and the second finishes alone.
+        Assert.Equal([[3], [1, 3], [1, 1], [1, 1], [1]], model.Steps.Select(step => step.Segments.Select(g => g.Tokens.Length).ToArray()));
     }
 
     [Fact]
@@ -236,23 +237,27 @@ public class InferenceEngineTests
     {
         var model = Answering();
         model.Gate = new SemaphoreSlim(0);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { MaxActiveSequences = 1, PromptCacheSessions = 0 });
-        var readers = new List<System.Threading.Channels.ChannelReader<GenerationEvent>> { engine.Submit(Greedy(maxTokens: 2)) };
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { MaxActiveSequences = 1, PrefixCaching = false });
+        int[][] prompts = [[A, B, A], [B, B], [S, T, O, P]];
+        var readers = new List<System.Threading.Channels.ChannelReader<GenerationEvent>> { engine.Submit(new GenerationRequest(prompts[0]) { Sampling = SamplingParams.Greedy, MaxTokens = 2 }) };
         await model.Entered.WaitAsync();
-        readers.Add(engine.Submit(Greedy(maxTokens: 2)));
-        readers.Add(engine.Submit(Greedy(maxTokens: 2)));
+        readers.Add(engine.Submit(new GenerationRequest(prompts[1]) { Sampling = SamplingParams.Greedy, MaxTokens = 2 }));
+        readers.Add(engine.Submit(new GenerationRequest(prompts[2]) { Sampling = SamplingParams.Greedy, MaxTokens = 2 }));
         model.Gate.Release(1000);
         foreach (var r in readers) await Collect(r.ReadAllAsync());
-        Assert.Equal([1, 1, 2, 2, 3, 3], model.Calls.Select(c => c.Session));
+        // Each request's prompt step, then its one decode step, in arrival order.
+        var prefills = model.Steps.Select(step => Assert.Single(step.Segments)).Where(g => g.Start == 0).Select(g => g.Tokens).ToArray();
+        Assert.Equal(prompts, prefills);
+        Assert.Equal([0, 3, 0, 2, 0, 4], model.Steps.Select(step => step.Segments[0].Start));
     }
 
     [Fact]
-    public async Task Long_prompts_are_evaluated_in_chunks()
+    public async Task Long_prompts_are_evaluated_in_chunks_of_the_step_budget()
     {
         var model = new ScriptedLanguageModel(11, _ => Eos);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PrefillChunkTokens = 4 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { BatchTokens = 4, MaxActiveSequences = 2 });
         var (_, _, finish) = await Collect(engine.GenerateAsync(new GenerationRequest(Enumerable.Repeat(A, 10).ToArray()) { Sampling = SamplingParams.Greedy }));
-        Assert.Equal([4, 4, 2], model.Calls.Select(c => c.Tokens.Length));
+        Assert.Equal([4, 4, 2], model.Steps.Select(step => Assert.Single(step.Segments).Tokens.Length));
         Assert.Equal(FinishReason.Stop, finish.Reason);
     }
 
@@ -300,24 +305,24 @@ public class InferenceEngineTests
     [Fact]
     public async Task A_prompt_extending_the_last_conversation_evaluates_only_the_new_tokens()
     {
-        // The script depends on the whole history, so a wrongly reused cache would change the answer.
+        // The script depends on the whole history (read back from the paged cache), so a wrongly reused block would change the answer.
         var model = new ScriptedLanguageModel(11, tokens => tokens.Count % 3 == 0 ? B : tokens[^1] == X ? A : X);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 1 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { KvBlockTokens = 2 });
         var first = await Collect(engine.GenerateAsync(Greedy(maxTokens: 4)));
         int[] firstAnswer = first.Events.OfType<TokenEvent>().Select(t => t.TokenId).ToArray();
         int[] nextPrompt = [.. Prompt, .. firstAnswer, B, B];
-        int callsBefore = model.Calls.Count;
+        int stepsBefore = model.Steps.Count;
 
         var second = await Collect(engine.GenerateAsync(new GenerationRequest(nextPrompt) { Sampling = SamplingParams.Greedy, MaxTokens = 3 }));
 
-        // Cached: the prompt and the first three answer tokens (the fourth was sampled, never fed back).
+        // Cached: the prompt and the first three answer tokens (the fourth was sampled, never fed back), in blocks of 2.
         int cached = Prompt.Length + firstAnswer.Length - 1;
         Assert.Equal(cached, second.Finish.Usage.CachedPromptTokens);
-        Assert.Equal(nextPrompt.Length - cached, model.Calls[callsBefore].Tokens.Length);
-        Assert.Equal(model.Calls[0].Session, model.Calls[callsBefore].Session);
+        Assert.Equal(nextPrompt.Length - cached, second.Finish.Timings.PromptTokens);
+        Assert.Equal(cached, model.Steps[stepsBefore].Segments[0].Start);
 
         var fresh = new ScriptedLanguageModel(11, tokens => tokens.Count % 3 == 0 ? B : tokens[^1] == X ? A : X);
-        using var freshEngine = new InferenceEngine(fresh, Vocab, new EngineOptions { PromptCacheSessions = 0 });
+        using var freshEngine = new InferenceEngine(fresh, Vocab, new EngineOptions { PrefixCaching = false });
         var expected = await Collect(freshEngine.GenerateAsync(new GenerationRequest(nextPrompt) { Sampling = SamplingParams.Greedy, MaxTokens = 3 }));
         Assert.Equal(expected.Text, second.Text);
         Assert.Equal(0, expected.Finish.Usage.CachedPromptTokens);
@@ -327,30 +332,12 @@ public class InferenceEngineTests
     public async Task A_repeated_prompt_still_evaluates_its_last_token_for_the_logits()
     {
         var model = Answering();
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions());
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { KvBlockTokens = 1 });
         await Collect(engine.GenerateAsync(Greedy(maxTokens: 2)));
         var again = await Collect(engine.GenerateAsync(Greedy(maxTokens: 2)));
         Assert.Equal("aa", again.Text);
         Assert.Equal(Prompt.Length - 1, again.Finish.Usage.CachedPromptTokens);
-        Assert.Equal([A], model.Calls[2].Tokens);
-    }
-
-    [Fact]
-    public async Task Kept_caches_are_bounded_and_freed_with_the_engine()
-    {
-        var model = Answering();
-        var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 1, MaxActiveSequences = 2 });
-        model.Gate = new SemaphoreSlim(0);
-        var a = engine.Submit(Greedy(maxTokens: 2));
-        await model.Entered.WaitAsync();
-        var b = engine.Submit(new GenerationRequest([B, B]) { Sampling = SamplingParams.Greedy, MaxTokens = 2 });
-        model.Gate.Release(1000);
-        for (int i = 0; i < 1000; i++) model.Entered.Release();
-        await Collect(a.ReadAllAsync());
-        await Collect(b.ReadAllAsync());
-        Assert.Equal(1, model.OpenSessions);
-        engine.Dispose();
-        Assert.Equal(0, model.OpenSessions);
+        Assert.Equal([A], model.Steps[2].Segments[0].Tokens);
     }
 
     [Fact]
@@ -358,7 +345,7 @@ public class InferenceEngineTests
     {
         var model = Answering();
         model.Gate = new SemaphoreSlim(0);
-        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PromptCacheSessions = 0 });
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { PrefixCaching = false });
         var stream = engine.GenerateAsync(Greedy());
         var enumerator = stream.GetAsyncEnumerator();
         model.Gate.Release();
@@ -372,6 +359,6 @@ public class InferenceEngineTests
         var after = await Collect(engine.GenerateAsync(Greedy(maxTokens: 1)));
         Assert.Equal("a", after.Text);
         Assert.Equal(callsAtDispose + 1, model.ForwardCalls); // the abandoned sequence made no further step
-        Assert.Equal(0, model.OpenSessions);
+        Assert.Equal(0, engine.Stats.KvBlocksSequences);
     }
 }

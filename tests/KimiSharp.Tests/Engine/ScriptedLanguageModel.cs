@@ -12,7 +12,10 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
 
     public int VocabSize => vocabSize;
     public int TrainedContextLength => trainedContext;
-    public List<(int Session, int[] Tokens)> Calls { get; } = [];
+    /// <summary>Every forward call: session calls, and each segment of a batched step (Session = one id per KV block table),
+    /// with the tokens it ran and the whole history after it.</summary>
+    public List<(int Session, int[] Tokens, int[] History)> Calls { get; } = [];
+    private readonly Dictionary<KvBlockTable, int> _tables = new(ReferenceEqualityComparer.Instance);
     public int OpenSessions;
     public int ForwardCalls => Volatile.Read(ref _forwardCalls);
     private int _forwardCalls;
@@ -44,6 +47,12 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
     private void OnStep(TokenKvRunner.Step step)
     {
         lock (Steps) Steps.Add(step);
+        lock (Calls)
+            foreach (var g in step.Segments)
+            {
+                if (!_tables.TryGetValue(g.Kv, out int id)) _tables[g.Kv] = id = Interlocked.Increment(ref _sessions);
+                Calls.Add((id, g.Tokens, g.History));
+            }
         int calls = Interlocked.Increment(ref _forwardCalls);
         OnForward?.Invoke(calls);
         if (Gate is { } gate)
@@ -82,7 +91,7 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
         {
             Assert.False(_disposed);
             Assert.True(_tokens.Count + tokens.Length <= maxTokens, "forward past the session's capacity");
-            lock (model.Calls) model.Calls.Add((id, tokens.ToArray()));
+            lock (model.Calls) model.Calls.Add((id, tokens.ToArray(), [.. _tokens, .. tokens.ToArray()]));
             int calls = Interlocked.Increment(ref model._forwardCalls);
             model.OnForward?.Invoke(calls);
             if (model.Gate is { } gate)

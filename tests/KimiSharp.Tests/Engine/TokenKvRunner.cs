@@ -12,8 +12,8 @@ internal sealed unsafe class TokenKvRunner(int vocab, int maxTokens, Action<IRea
 {
     public const long BytesPerToken = 4;
 
-    /// <summary>What one Run call held: each segment's new tokens and start position.</summary>
-    public sealed record Step(IReadOnlyList<(int Start, int[] Tokens)> Segments);
+    /// <summary>What one Run call held: each segment's cache, start position, new tokens and whole history after the step.</summary>
+    public sealed record Step(IReadOnlyList<(KvBlockTable Kv, int Start, int[] Tokens, int[] History)> Segments);
 
     public int MaxTokens => maxTokens;
 
@@ -23,11 +23,14 @@ internal sealed unsafe class TokenKvRunner(int vocab, int maxTokens, Action<IRea
     {
         Assert.False(Disposed);
         BatchSegments.Validate(tokens, segments, logits, maxTokens, vocab, BytesPerToken);
-        var seen = new List<(int, int[])>();
+        var seen = new List<(KvBlockTable, int, int[], int[])>();
         int offset = 0;
         foreach (var s in segments)
         {
-            seen.Add((s.Start, tokens.Slice(offset, s.TokenCount).ToArray()));
+            var history = new int[s.Start + s.TokenCount];
+            for (int p = 0; p < s.Start; p++) history[p] = *(int*)Row(s.Kv, p);
+            tokens.Slice(offset, s.TokenCount).CopyTo(history.AsSpan(s.Start));
+            seen.Add((s.Kv, s.Start, tokens.Slice(offset, s.TokenCount).ToArray(), history));
             offset += s.TokenCount;
         }
         onRun?.Invoke(new Step(seen));
