@@ -46,7 +46,8 @@ public sealed class LocalModel : IDisposable
     }
 
     /// <summary>Opens <paramref name="path"/> (any part of a split set), or the demo model when null (printing its notice to <paramref name="status"/>).</summary>
-    public static LocalModel Open(string? path, int threads, TextWriter status, bool matchRepacking = true, bool exact = false)
+    public static LocalModel Open(string? path, int threads, TextWriter status, bool matchRepacking = true, bool exact = false,
+        KimiSharp.Models.DeepSeek2.KvCacheType kvType = KimiSharp.Models.DeepSeek2.KvCacheType.F32)
     {
         bool demo = path is null;
         if (demo)
@@ -70,7 +71,7 @@ public sealed class LocalModel : IDisposable
             file.Metadata.TryGetString("tokenizer.chat_template", out template);
             formatter = new ChatFormatter(template, TokenTextOrEmpty(tokenizer, tokenizer.BosId), TokenTextOrEmpty(tokenizer, tokenizer.EosId));
         }
-        var model = ModelLoader.Load(path!, threads, matchRepacking, exact);
+        var model = ModelLoader.Load(path!, threads, matchRepacking, exact, kvType);
         if (model.VocabSize != tokenizer.VocabSize)
         {
             model.Dispose();

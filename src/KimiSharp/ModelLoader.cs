@@ -8,6 +8,7 @@ internal static class ModelLoader
 {
     /// <param name="matchRepacking">false: sum as llama.cpp run with --no-repack does (see <see cref="ModelOptions"/>).</param>
     /// <param name="exact">llama.cpp's exact summation order (see <see cref="ModelOptions.Exact"/>).</param>
-    public static ILanguageModel Load(string path, int threads, bool matchRepacking = true, bool exact = false) =>
-        DeepSeek2Model.Load(path, new ModelOptions(threads, MatchLlamaCppRepacking: matchRepacking, Exact: exact));
+    /// <param name="kvType">Latent KV cache element type (F32 unless told).</param>
+    public static ILanguageModel Load(string path, int threads, bool matchRepacking = true, bool exact = false, KvCacheType kvType = KvCacheType.F32) =>
+        DeepSeek2Model.Load(path, new ModelOptions(threads, kvType, MatchLlamaCppRepacking: matchRepacking, Exact: exact));
 }

@@ -29,9 +29,10 @@ public static class ServeCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every request" };
         var exact = ExactOption.Create();
         var noEnforce = new Option<bool>("--no-enforce") { Description = "Do not constrain decoding (by default tool calls follow Kimi's format with declared names and schema-valid arguments, and response formats / grammars are enforced)" };
+        var batching = new ServeBatchingOptions();
 
         var command = new Command("serve", "Serve a model over OpenAI- and Anthropic-compatible HTTP APIs");
-        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose, exact, noEnforce })
+        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose, exact, noEnforce }.Concat(batching.All))
             command.Options.Add(option);
 
         command.SetAction((result, cancellationToken) => CliErrors.GuardAsync(async () =>
@@ -53,7 +54,7 @@ public static class ServeCommand
                 result.GetValue(parallel),
                 result.GetValue(alias),
                 result.GetValue(exact),
-                NoEnforce: result.GetValue(noEnforce));
+                NoEnforce: result.GetValue(noEnforce)) { Batching = batching.Read(result) };
             await using var running = await StartAsync(settings, Console.Error, cancellationToken);
             Console.Error.WriteLine($"kimi serve: listening on {running.Server.BaseAddress} (OpenAI: {running.Server.BaseAddress}v1, Anthropic: {running.Server.BaseAddress})");
             return await running.RunUntilStoppedAsync(cancellationToken);
@@ -74,7 +75,8 @@ public static class ServeCommand
 
     private static IChatBackend Load(ServeSettings settings, string name, TextWriter log)
     {
-        var local = LocalModel.Open(settings.ModelPath, settings.Threads, log, exact: settings.Exact);
+        var local = LocalModel.Open(settings.ModelPath, settings.Threads, log, exact: settings.Exact,
+            kvType: settings.Batching.EffectiveKvType(settings.Exact));
         try
         {
             int context = settings.ContextLength;
@@ -86,12 +88,9 @@ public static class ServeCommand
                 log.WriteLine($"kimi serve: context {tokens} tokens: {reason}");
             }
 
-            var engine = new InferenceEngine(local.Model, local.Tokenizer, new EngineOptions
-            {
-                ContextLength = context,
-                MaxActiveSequences = settings.Parallel,
-                MaxQueuedRequests = settings.Server.MaxQueuedRequests,
-            });
+            long fileBytes = local.Model is DeepSeek2Model m ? m.File.TotalFileSize : new FileInfo(local.Path).Length;
+            var engine = new InferenceEngine(local.Model, local.Tokenizer, settings.Batching.EngineOptions(local.Model, fileBytes,
+                context, settings.Parallel, settings.Server.MaxQueuedRequests, settings.Exact, log));
             var enforcement = new EnforcementOptions(
                 Enabled: !settings.NoEnforce,
                 ReasoningEnd: EnforcementOptions.ReasoningEndOf(local.ChatTemplate),
@@ -113,12 +112,13 @@ public static class ServeCommand
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     /// <summary>A backend that also owns the model it runs (disposed together).</summary>
-    private sealed class OwningBackend(EngineChatBackend inner, LocalModel model) : IChatBackend, IDisposable
+    private sealed class OwningBackend(EngineChatBackend inner, LocalModel model) : IChatBackend, IEngineStatsSource, IDisposable
     {
         public BackendState State => inner.State;
         public ModelDescription Model => inner.Model;
         public int QueueDepth => inner.QueueDepth;
         public int InFlight => inner.InFlight;
+        public EngineStats? EngineStats => inner.EngineStats;
         public PreparedPrompt PrepareChat(ChatPromptRequest request) => inner.PrepareChat(request);
         public PreparedPrompt PrepareText(string prompt) => inner.PrepareText(prompt);
         public PreparedPrompt PrepareTokens(IReadOnlyList<int> tokens) => inner.PrepareTokens(tokens);
@@ -141,8 +141,12 @@ public static class ServeCommand
 /// <summary>Everything <c>kimi serve</c> was told.</summary>
 internal sealed record ServeSettings(string? ModelPath, ServerOptions Server, int ContextLength, int Threads, int Parallel, string? Alias, bool Exact = false, bool NoEnforce = false)
 {
+    /// <summary>Batching, KV cache and prefix cache flags.</summary>
+    public ServeBatchingSettings Batching { get; init; } = new();
+
     public void Validate()
     {
+        Batching.Validate(Parallel);
         if (Server.Port is < 0 or > 65535) throw new ArgumentException($"--port must be 0–65535 (got {Server.Port})");
         if (!System.Net.IPAddress.TryParse(Server.Host, out _) && Server.Host != "localhost")
             throw new ArgumentException($"--host must be an IP address or 'localhost' (got '{Server.Host}')");

@@ -23,7 +23,7 @@ namespace KimiSharp.Server.Backend;
 /// generation prompt. A thinking model's reasoning is split from the answer (<see cref="ChatOutputParser"/>);
 /// control and other special tokens never reach the text (<see cref="SpecialTokenFilter"/>).
 /// </summary>
-public sealed class EngineChatBackend : IChatBackend, IDisposable
+public sealed class EngineChatBackend : IChatBackend, IEngineStatsSource, IDisposable
 {
     private readonly InferenceEngine _engine;
     private readonly Tokenizer _tokenizer;
@@ -79,6 +79,8 @@ public sealed class EngineChatBackend : IChatBackend, IDisposable
     public int InFlight => _engine.Stats.ActiveSequences;
 
     public InferenceEngine Engine => _engine;
+
+    public EngineStats? EngineStats => _engine.Stats;
 
     public PreparedPrompt PrepareChat(ChatPromptRequest request)
     {

@@ -4,7 +4,7 @@ namespace KimiSharp.Server.Backend;
 /// Stands in for a backend that is still loading: the server answers /health with "loading" and every
 /// model call with 503 until the load task finishes, then forwards everything to the loaded backend.
 /// </summary>
-public sealed class LoadingChatBackend(Task<IChatBackend> loading, ModelDescription placeholder) : IChatBackend
+public sealed class LoadingChatBackend(Task<IChatBackend> loading, ModelDescription placeholder) : IChatBackend, IEngineStatsSource
 {
     public BackendState State => loading.Status switch
     {
@@ -21,6 +21,8 @@ public sealed class LoadingChatBackend(Task<IChatBackend> loading, ModelDescript
     public int QueueDepth => loading.IsCompletedSuccessfully ? loading.Result.QueueDepth : 0;
 
     public int InFlight => loading.IsCompletedSuccessfully ? loading.Result.InFlight : 0;
+
+    public KimiSharp.Engine.EngineStats? EngineStats => loading.IsCompletedSuccessfully && loading.Result is IEngineStatsSource source ? source.EngineStats : null;
 
     public PreparedPrompt PrepareChat(ChatPromptRequest request) => Loaded.PrepareChat(request);
 
