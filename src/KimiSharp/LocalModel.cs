@@ -47,7 +47,7 @@ public sealed class LocalModel : IDisposable
 
     /// <summary>Opens <paramref name="path"/> (any part of a split set), or the demo model when null (printing its notice to <paramref name="status"/>).</summary>
     public static LocalModel Open(string? path, int threads, TextWriter status, bool matchRepacking = true, bool exact = false,
-        KimiSharp.Models.DeepSeek2.KvCacheType kvType = KimiSharp.Models.DeepSeek2.KvCacheType.F32)
+        KimiSharp.Models.DeepSeek2.KvCacheType? kvType = null)
     {
         bool demo = path is null;
         if (demo)
