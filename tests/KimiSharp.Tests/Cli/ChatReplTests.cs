@@ -44,7 +44,7 @@ public sealed class ChatReplTests : IDisposable
         Assert.Equal("third", repl.History[0].Content);
 
         // The second prompt carried the first turn (history); the first prompt did not.
-        var prompts = network.Calls.Where(c => c.Tokens.Length > 1).Select(c => tokenizer.Decode(c.History)).ToList();
+        var prompts = network.Steps.SelectMany(s => s.Segments).Where(g => g.Tokens.Length > 1).Select(g => tokenizer.Decode(g.History)).ToList();
         Assert.Equal(3, prompts.Count);
         Assert.DoesNotContain("Hi, I am Kimi.", prompts[0]);
         Assert.Contains("hello", prompts[1]);

@@ -26,7 +26,7 @@ public class RunCommandTests
         Assert.Contains("Say hi", prompt);
         Assert.EndsWith("<|im_middle|>", prompt);
         Assert.Contains("tok/s", stderr.ToString());
-        Assert.Equal(result.PromptTokens, network.Calls[0].Tokens);
+        Assert.Equal(result.PromptTokens, network.Steps[0].Segments.Single().Tokens);
     }
 
     [Fact]

@@ -12,10 +12,8 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
 
     public int VocabSize => vocabSize;
     public int TrainedContextLength => trainedContext;
-    /// <summary>Every forward call: session calls, and each segment of a batched step (Session = one id per KV block table),
-    /// with the tokens it ran and the whole history after it.</summary>
+    /// <summary>Every session forward call (batched steps are in <see cref="Steps"/>), with the whole history after it.</summary>
     public List<(int Session, int[] Tokens, int[] History)> Calls { get; } = [];
-    private readonly Dictionary<KvBlockTable, int> _tables = new(ReferenceEqualityComparer.Instance);
     public int OpenSessions;
     public int ForwardCalls => Volatile.Read(ref _forwardCalls);
     private int _forwardCalls;
@@ -47,12 +45,6 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
     private void OnStep(TokenKvRunner.Step step)
     {
         lock (Steps) Steps.Add(step);
-        lock (Calls)
-            foreach (var g in step.Segments)
-            {
-                if (!_tables.TryGetValue(g.Kv, out int id)) _tables[g.Kv] = id = Interlocked.Increment(ref _sessions);
-                Calls.Add((id, g.Tokens, g.History));
-            }
         int calls = Interlocked.Increment(ref _forwardCalls);
         OnForward?.Invoke(calls);
         if (Gate is { } gate)
