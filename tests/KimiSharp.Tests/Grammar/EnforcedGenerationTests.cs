@@ -16,7 +16,7 @@ public sealed class KimiVocabEngineFixture : IDisposable
     public KimiVocabEngineFixture()
     {
         Model = KimiVocabModel.Load(threads: 2);
-        Engine = new InferenceEngine(Model, KimiLikeVocabulary.Tokenizer, new EngineOptions { ContextLength = 1024, MaxActiveSequences = 4, PromptCacheSessions = 0 });
+        Engine = new InferenceEngine(Model, KimiLikeVocabulary.Tokenizer, new EngineOptions { ContextLength = 1024, MaxActiveSequences = 4, PrefixCaching = false });
         Enforcer = new Enforcer(KimiLikeVocabulary.Grammar);
         // Tokens that close a string, object or array: a bias (e^8) so a random model's unbounded strings and arrays
         // end after a few tokens instead of hundreds (a model is free to be this verbose; the test has a budget).
