@@ -200,10 +200,15 @@ internal sealed class RunningServer(KimiServer server, Task<IChatBackend> loadin
         return 0;
     }
 
+    /// <summary>
+    /// Stops listening and, at the same time, stops the engine (it ends the step in flight between two layers), so requests
+    /// still generating end now instead of holding the graceful shutdown for its whole timeout (a long prompt on SIGTERM).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await Server.DisposeAsync();
+        var stopping = Server.DisposeAsync().AsTask();
         if (Loading.IsCompletedSuccessfully && Loading.Result is IDisposable disposable)
             disposable.Dispose();
+        await stopping;
     }
 }

@@ -59,9 +59,11 @@ public interface IBatchRunner : IDisposable
     /// One forward pass over all segments: <paramref name="tokens"/> holds each segment's tokens in segment order. Every
     /// segment attends to its own cache only. Logits rows are written in segment order: one for
     /// <see cref="SegmentOutputs.Last"/>, TokenCount for <see cref="SegmentOutputs.All"/>, none for None
-    /// (<paramref name="logits"/>.Length = rows × vocab).
+    /// (<paramref name="logits"/>.Length = rows × vocab). <paramref name="cancellationToken"/> is checked between layers, so a
+    /// long prompt chunk stops within a layer: the step then throws <see cref="OperationCanceledException"/> and did not
+    /// happen (no cache length moves; rows it wrote past them are overwritten by the next step).
     /// </summary>
-    void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, Span<float> logits);
+    void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, Span<float> logits, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One sequence's state (its KV cache). Not thread-safe: the caller owns it.</summary>

@@ -29,6 +29,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly List<Sequence> _order = [];                // snapshot of _running while a step is planned
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stop = new();   // Dispose: ends the step in flight between two layers
     private readonly Thread _loop;
     private readonly float[] _logits;
     private volatile bool _disposed;
@@ -342,7 +343,11 @@ public sealed class InferenceEngine : IDisposable
 
         try
         {
-            _runner.Run(tokens, segments.AsSpan(0, plan.Count), _logits.AsSpan(0, rows * _model.VocabSize));
+            _runner.Run(tokens, segments.AsSpan(0, plan.Count), _logits.AsSpan(0, rows * _model.VocabSize), _stop.Token);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            return;   // the engine is stopping: Shutdown ends every sequence
         }
         catch (Exception e)
         {
@@ -531,13 +536,18 @@ public sealed class InferenceEngine : IDisposable
 
     private static double ElapsedMs(long since) => Stopwatch.GetElapsedTime(since).TotalMilliseconds;
 
-    /// <summary>Stops the loop; running and waiting generations end with <see cref="ObjectDisposedException"/>. The model is not disposed.</summary>
+    /// <summary>
+    /// Stops the loop, without waiting for the step in flight (it stops between two layers, so a long prompt chunk does not
+    /// hold a shutdown); running and waiting generations end with <see cref="ObjectDisposedException"/>. The model is not disposed.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _stop.Cancel();
         Wake();
         if (Thread.CurrentThread != _loop) _loop.Join();
         _wake.Dispose();
+        _stop.Dispose();
     }
 }

@@ -176,6 +176,24 @@ public class InferenceEngineTests
     }
 
     [Fact]
+    public async Task Disposing_stops_the_step_in_flight_without_waiting_for_it()
+    {
+        var model = Answering();
+        model.Gate = new SemaphoreSlim(0);   // never released: the step only ends if the engine stops it (as kimi serve on SIGTERM)
+        var engine = new InferenceEngine(model, Vocab, new EngineOptions { PrefixCaching = false });
+        var running = engine.Submit(Greedy());
+        var waiting = engine.Submit(Greedy());
+        await model.Entered.WaitAsync();   // the loop is inside the step's forward pass
+
+        await Task.Run(engine.Dispose).WaitAsync(TimeSpan.FromMinutes(1));   // a guard against a hang, not a timing
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Collect(running.ReadAllAsync()));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await Collect(waiting.ReadAllAsync()));
+        Assert.Equal(0, engine.Stats.ActiveSequences);
+        Assert.Equal(1, model.ForwardCalls);
+    }
+
+    [Fact]
     public async Task Cancelling_a_waiting_request_finishes_it_at_once()
     {
         var model = Answering();

@@ -50,7 +50,7 @@ internal sealed class ScriptedLanguageModel(int vocabSize, Func<IReadOnlyList<in
         if (Gate is { } gate)
         {
             Entered.Release();
-            gate.Wait();
+            gate.Wait(step.Cancellation);   // held mid-step: a stop still ends it, as between a real step's layers
         }
         if (ThrowOnForward is { } e) throw e;
     }

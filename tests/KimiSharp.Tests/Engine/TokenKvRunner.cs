@@ -12,14 +12,20 @@ internal sealed unsafe class TokenKvRunner(int vocab, int maxTokens, Action<IRea
 {
     public const long BytesPerToken = 4;
 
-    /// <summary>What one Run call held: each segment's cache, start position, new tokens and whole history after the step.</summary>
-    public sealed record Step(IReadOnlyList<(KvBlockTable Kv, int Start, int[] Tokens, int[] History)> Segments);
+    /// <summary>
+    /// What one Run call held: each segment's cache, start position, new tokens and whole history after the step; and the
+    /// step's cancellation token (a hook that blocks should wait on it, as a real step stops between layers).
+    /// </summary>
+    public sealed record Step(IReadOnlyList<(KvBlockTable Kv, int Start, int[] Tokens, int[] History)> Segments)
+    {
+        public CancellationToken Cancellation { get; init; }
+    }
 
     public int MaxTokens => maxTokens;
 
     public bool Disposed { get; private set; }
 
-    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, Span<float> logits)
+    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, Span<float> logits, CancellationToken cancellationToken = default)
     {
         Assert.False(Disposed);
         BatchSegments.Validate(tokens, segments, logits, maxTokens, vocab, BytesPerToken);
@@ -33,7 +39,7 @@ internal sealed unsafe class TokenKvRunner(int vocab, int maxTokens, Action<IRea
             seen.Add((s.Kv, s.Start, tokens.Slice(offset, s.TokenCount).ToArray(), history));
             offset += s.TokenCount;
         }
-        onRun?.Invoke(new Step(seen));
+        onRun?.Invoke(new Step(seen) { Cancellation = cancellationToken });
 
         offset = 0;
         int row = 0;

@@ -21,11 +21,11 @@ internal sealed class DeepSeek2BatchRunner : IBatchRunner
     /// <summary>Bytes of step scratch held.</summary>
     public long ScratchBytes => _buffers.Bytes;
 
-    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, Span<float> logits)
+    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, Span<float> logits, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         BatchSegments.Validate(tokens, segments, logits, MaxTokens, _model.VocabSize, _model.KvCacheBytesPerToken);
-        _model.Forward.Run(tokens, segments, _buffers, logits);
+        _model.Forward.Run(tokens, segments, _buffers, logits, cancellationToken);
     }
 
     public void Dispose()

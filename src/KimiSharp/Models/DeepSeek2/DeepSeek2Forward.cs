@@ -58,7 +58,8 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     /// that segment's own paged cache. Logits rows are written in segment order (see <see cref="SegmentOutputs"/>).
     /// With one segment this is exactly the single-sequence forward pass.
     /// </summary>
-    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, ForwardBuffers b, Span<float> logits)
+    public void Run(ReadOnlySpan<int> tokens, ReadOnlySpan<BatchSegment> segments, ForwardBuffers b, Span<float> logits,
+        CancellationToken cancellationToken = default)
     {
         int t = tokens.Length, e = c.EmbeddingLength;
         var x = new Span<float>(b.X, t * e);                                    // [T, E] residual stream
@@ -70,6 +71,7 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         RopeTables(t, b);
         for (int il = 0; il < c.LayerCount; il++)
         {
+            cancellationToken.ThrowIfCancellationRequested();   // a stop lands within a layer, even mid-chunk
             var layer = w.Layers[il];
             var h = new Span<float>(b.H, t * e);
             RmsNorm.Apply(x, Vec(layer.AttnNorm, e), c.RmsEps, h);             // [T, E]
