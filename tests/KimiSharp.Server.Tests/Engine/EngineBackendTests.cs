@@ -211,7 +211,7 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public async Task Repeated_prompt_reports_cached_tokens_in_both_apis()
+    public async Task Repeated_prompt_reports_cached_tokens_in_every_api()
     {
         var client = fixture.OpenAiChat();
         ChatCompletion first = await client.CompleteChatAsync([new UserChatMessage("Hi! Tell me about caching.")]);
@@ -226,6 +226,22 @@ public sealed class EngineBackendTests(EngineServerFixture fixture) : IClassFixt
         // Anthropic counts cache reads apart from input_tokens; the total is the whole prompt both times.
         Assert.Equal(one.Usage.InputTokens + one.Usage.CacheReadInputTokens, two.Usage.InputTokens + two.Usage.CacheReadInputTokens);
         Assert.Equal(1, two.Usage.InputTokens);
+
+        // Responses: input_tokens counts the whole prompt, input_tokens_details.cached_tokens the reused part.
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        async Task<JsonElement> Respond()
+        {
+            var reply = await http.PostAsync("/v1/responses", new StringContent("""{"model":"k","input":"Responses cache, please.","max_output_tokens":8}""", Encoding.UTF8, "application/json"));
+            string body = await reply.Content.ReadAsStringAsync();
+            Assert.True(reply.StatusCode == HttpStatusCode.OK, body);
+            return JsonDocument.Parse(body).RootElement.GetProperty("usage");
+        }
+        var cold = await Respond();
+        var warm = await Respond();
+        // The template's opening may already be cached from the requests above; the new text is not.
+        Assert.InRange(cold.GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt32(), 0, cold.GetProperty("input_tokens").GetInt32() - 5);
+        Assert.Equal(cold.GetProperty("input_tokens").GetInt32(), warm.GetProperty("input_tokens").GetInt32());
+        Assert.Equal(warm.GetProperty("input_tokens").GetInt32() - 1, warm.GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt32());
     }
 
     [Fact]
