@@ -34,12 +34,16 @@ public class EngineServerFixture : IAsyncLifetime
 
     public Tokenizer Tokenizer { get; private set; } = null!;
 
+    /// <summary>The backend's constrained decoding (null: the default, on).</summary>
+    protected virtual EnforcementOptions? Enforcement => null;
+
     public async Task InitializeAsync()
     {
         var tokenizer = Tokenizer = Tokenizer.Create(TestVocabulary.Build());
         Model = new ScriptedLanguageModel(tokenizer);
         var engine = new InferenceEngine(Model, tokenizer, new EngineOptions { ContextLength = 4096, MaxActiveSequences = 4 });
-        Backend = new EngineChatBackend(engine, tokenizer, new ChatFormatter(_template, "[BOS]", "<|im_end|>"), "kimi-scripted");
+        Backend = new EngineChatBackend(engine, tokenizer, new ChatFormatter(_template, "[BOS]", "<|im_end|>"), "kimi-scripted",
+            enforcement: Enforcement);
         Server = await KimiServer.StartAsync(Backend, new ServerOptions { Port = 0 });
     }
 
@@ -82,4 +86,10 @@ public sealed class ThinkingEngineServerFixture() : EngineServerFixture(Template
 {%- endfor -%}
 {%- if add_generation_prompt -%}<|im_assistant|>assistant<|im_middle|>{%- endif -%}
 """;
+}
+
+/// <summary>The same stack as <c>kimi serve --no-enforce</c>: no constraint reaches the engine.</summary>
+public sealed class UnenforcedEngineServerFixture : EngineServerFixture
+{
+    protected override EnforcementOptions? Enforcement => new(Enabled: false);
 }
