@@ -6,20 +6,23 @@ namespace KimiSharp.Engine;
 /// How much memory the KV cache may take, and what context that allows: the one estimate behind <c>--ctx</c>'s default,
 /// the startup check of <c>kimi serve</c> and the engine's block pool. Physical memory available now (Linux: MemAvailable,
 /// else the GC's view of total memory less this process's working set), but never more than total memory less the model
-/// file (the mapped weights must stay in the page cache to run fast), less a margin for the rest of the process.
+/// file (the mapped weights must stay in the page cache to run fast), less <see cref="Headroom"/> for the rest.
 /// </summary>
 public static class KvMemory
 {
-    /// <summary>Kept free for scratch, the managed heap and the OS: 1 GiB or 5% of the available memory, whichever is more.</summary>
-    public static long Margin(long available) => Math.Max(1L << 30, available / 20);
+    /// <summary>Kept free for scratch, the managed heap and the OS.</summary>
+    public const long Headroom = 1L << 30;
 
-    /// <summary>Bytes the KV cache may use with a model of <paramref name="modelFileBytes"/> mapped (0 or more).</summary>
+    /// <summary>Bytes the KV cache may use on this machine with a model of <paramref name="modelFileBytes"/> mapped (0 or more).</summary>
     public static long BudgetBytes(long modelFileBytes)
     {
         var (available, total) = PhysicalMemory();
-        long room = Math.Min(available, total - modelFileBytes);
-        return Math.Max(0, room - Margin(available));
+        return BudgetBytes(modelFileBytes, available, total);
     }
+
+    /// <summary>The same for given memory figures: min(available, total − file) − headroom, at least 0.</summary>
+    public static long BudgetBytes(long modelFileBytes, long available, long total) =>
+        Math.Max(0, Math.Min(available, total - modelFileBytes) - Headroom);
 
     /// <summary>The longest context one sequence can have within <paramref name="budgetBytes"/>.</summary>
     public static long MaxContext(long budgetBytes, long bytesPerToken) =>
@@ -30,7 +33,8 @@ public static class KvMemory
     {
         >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("F1", CultureInfo.InvariantCulture) + " GiB",
         >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("F1", CultureInfo.InvariantCulture) + " MiB",
-        _ => (bytes / 1024.0).ToString("F1", CultureInfo.InvariantCulture) + " KiB",
+        >= 1L << 10 => (bytes / 1024.0).ToString("F1", CultureInfo.InvariantCulture) + " KiB",
+        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
     };
 
     /// <summary>(available now, total) physical memory in bytes.</summary>
