@@ -32,6 +32,7 @@ public sealed class KimiChatClient : IChatClient
     private readonly bool _owns;
     private readonly Lazy<Enforcer> _enforcer;
     private readonly string? _reasoningEnd;
+    private readonly SpecialTokenFilter _filter;
 
     /// <summary>Loads <paramref name="modelPath"/> (any part of a split GGUF set), or the built-in demo model when null, and starts an engine for it.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -50,7 +51,7 @@ public sealed class KimiChatClient : IChatClient
         }
 
         _owns = true;
-        (_enforcer, _reasoningEnd, Metadata) = Init(_model, _options);
+        (_enforcer, _reasoningEnd, _filter, Metadata) = Init(_model, _options);
     }
 
     /// <summary>A client over a model and engine someone else owns (e.g. shared with a server in the same process); disposing it leaves both running.</summary>
@@ -59,12 +60,13 @@ public sealed class KimiChatClient : IChatClient
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _engine = engine ?? throw new ArgumentNullException(nameof(engine));
         _options = options ?? new KimiChatClientOptions();
-        (_enforcer, _reasoningEnd, Metadata) = Init(_model, _options);
+        (_enforcer, _reasoningEnd, _filter, Metadata) = Init(_model, _options);
     }
 
-    private static (Lazy<Enforcer>, string?, ChatClientMetadata) Init(LocalModel model, KimiChatClientOptions options) => (
+    private static (Lazy<Enforcer>, string?, SpecialTokenFilter, ChatClientMetadata) Init(LocalModel model, KimiChatClientOptions options) => (
         new Lazy<Enforcer>(() => new Enforcer(GrammarVocabulary.FromTokenizer(model.Tokenizer))),
         ChatConstraints.ReasoningEndOf(model.ChatTemplate),
+        SpecialTokenFilter.ForChat(model.Tokenizer, model.Formatter.Reasons),
         new ChatClientMetadata("kimisharp", new Uri(System.IO.Path.GetFullPath(model.Path)), options.ModelId ?? model.Name));
 
     /// <summary>Provider "kimisharp", the model file and the model id.</summary>
@@ -90,11 +92,22 @@ public sealed class KimiChatClient : IChatClient
             throw new NotSupportedException("this model's vocabulary has no tool-call markers, so a tool call cannot be required");
         var formatted = _model.Formatter.Format(history, tools);
         int[] prompt = ChatTokenization.Encode(_model.Tokenizer, formatted);
+
+        // A thinking model's generation prompt may already open the reasoning; ReasoningEffort.None closes it at once.
+        bool reasons = _model.Formatter.Reasons;
+        bool opened = reasons && ChatReplyParser.OpensReasoning(formatted.Text);
+        string prefill = reasons && options?.Reasoning?.Effort == ReasoningEffort.None ? (opened ? "" : ReasoningParser.Open) + ReasoningParser.Close : "";
+        if (prefill.Length > 0)
+        {
+            var withPrefill = new List<int>(prompt);
+            _model.Tokenizer.Encode(prefill, parseSpecial: true, withPrefill);
+            prompt = [.. withPrefill];
+        }
         if (options?.MaxOutputTokens is < 1)
             throw new ArgumentException($"MaxOutputTokens must be >= 1 (got {options.MaxOutputTokens})", nameof(options));
         int room = Math.Max(_engine.ContextLength - prompt.Length, 0);
         var enforcer = _enforcer.Value;
-        var chat = ChatConstraints.ForTools(enforcer, tools, mode, onlyTool, earlierCalls, _reasoningEnd);
+        var chat = ChatConstraints.ForTools(enforcer, tools, mode, onlyTool, earlierCalls, prefill.Length > 0 ? null : _reasoningEnd);
         var request = new GenerationRequest(prompt)
         {
             Sampling = ChatOptionsMapper.Sampling(options, _options),
@@ -105,7 +118,9 @@ public sealed class KimiChatClient : IChatClient
         try
         {
             var events = _engine.Submit(request, stop.Token); // validation: context overflow, queue full, sampling values
-            return Stream(events, stop, prompt.Length, options?.StopSequences ?? [], cancellationToken);
+            var parser = new ChatReplyParser(reasons, opened);
+            parser.Push(prefill); // the closed, empty reasoning block: nothing to show
+            return Stream(events, stop, parser, prompt.Length, options?.StopSequences ?? [], cancellationToken);
         }
         catch
         {
@@ -114,13 +129,15 @@ public sealed class KimiChatClient : IChatClient
         }
     }
 
-    /// <summary>Engine events → updates: text through the tool-call parser and the stop strings, calls whole when complete, then usage and the finish reason.</summary>
+    /// <summary>
+    /// Engine events → updates: special tokens hidden, reasoning as <see cref="TextReasoningContent"/>, answer text through
+    /// the stop strings, calls whole when complete, then usage and the finish reason.
+    /// </summary>
     private async IAsyncEnumerable<ChatResponseUpdate> Stream(System.Threading.Channels.ChannelReader<GenerationEvent> events, CancellationTokenSource stop,
-        int promptTokens, IList<string> stopSequences, [EnumeratorCancellation] CancellationToken cancellationToken)
+        ChatReplyParser parser, int promptTokens, IList<string> stopSequences, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string responseId = "kimi-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow;
-        var parser = new ToolCallParser();
         var stops = new StopSequenceFilter([.. stopSequences]);
         int generated = 0, calls = 0;
         bool stopped = false;
@@ -137,7 +154,7 @@ public sealed class KimiChatClient : IChatClient
                 {
                     case TokenEvent token:
                         generated++;
-                        parsed = parser.Push(token.TextDelta);
+                        parsed = parser.Push(_filter.Apply(token.TokenId, token.TextDelta));
                         break;
                     case TextEvent text:
                         parsed = parser.Push(text.TextDelta);
@@ -157,6 +174,9 @@ public sealed class KimiChatClient : IChatClient
                 {
                     switch (p)
                     {
+                        case ReasoningText reasoning:
+                            yield return Update(new TextReasoningContent(reasoning.Text));
+                            break;
                         case ContentDelta content:
                             var (released, hit) = stops.Push(content.Text);
                             if (released.Length > 0)

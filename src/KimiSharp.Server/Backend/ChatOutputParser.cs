@@ -7,42 +7,18 @@ using ParserToolStarted = KimiSharp.Chat.ToolCallStarted;
 namespace KimiSharp.Server.Backend;
 
 /// <summary>
-/// Reads a chat answer as it is generated (one instance per request): a thinking model's reasoning first
-/// (<see cref="ReasoningParser"/>), then the answer through Kimi's <see cref="ToolCallParser"/>, which turns the
-/// tool-call markers into tool calls. A token's logprobs ride on the first content delta it produced.
+/// Reads a chat answer as it is generated (one instance per request) through the library's <see cref="ChatReplyParser"/>
+/// (reasoning, then the answer with Kimi's tool calls) and turns its events into backend updates. A token's logprobs ride
+/// on the first content delta it produced.
 /// </summary>
 internal sealed class ChatOutputParser(bool reasons, bool startsInReasoning)
 {
-    private readonly ReasoningParser? _reasoning = reasons ? new ReasoningParser(startsInReasoning) : null;
-    private readonly ToolCallParser _tools = new();
+    private readonly ChatReplyParser _parser = new(reasons, startsInReasoning);
 
-    public IEnumerable<GenerationUpdate> Push(string text, int generated, IReadOnlyList<TokenLogprob>? logprobs)
-    {
-        if (_reasoning is null)
-            return Map(_tools.Push(text), generated, logprobs);
-        var (reasoning, answer) = _reasoning.Push(text);
-        return Split(reasoning, answer.Length == 0 ? [] : _tools.Push(answer), generated, logprobs);
-    }
+    public IEnumerable<GenerationUpdate> Push(string text, int generated, IReadOnlyList<TokenLogprob>? logprobs) =>
+        Map(_parser.Push(text), generated, logprobs);
 
-    public IEnumerable<GenerationUpdate> Finish(int generated)
-    {
-        if (_reasoning is null)
-            return Map(_tools.Finish(), generated, null);
-        var (reasoning, answer) = _reasoning.Finish();
-        var events = new List<ToolCallParserEvent>();
-        if (answer.Length > 0)
-            events.AddRange(_tools.Push(answer));
-        events.AddRange(_tools.Finish());
-        return Split(reasoning, events, generated, null);
-    }
-
-    private static IEnumerable<GenerationUpdate> Split(string reasoning, IReadOnlyList<ToolCallParserEvent> answer, int generated, IReadOnlyList<TokenLogprob>? logprobs)
-    {
-        if (reasoning.Length > 0)
-            yield return new ReasoningDelta(reasoning, generated);
-        foreach (var update in Map(answer, generated, logprobs))
-            yield return update;
-    }
+    public IEnumerable<GenerationUpdate> Finish(int generated) => Map(_parser.Finish(), generated, null);
 
     private static IEnumerable<GenerationUpdate> Map(IReadOnlyList<ToolCallParserEvent> events, int generated, IReadOnlyList<TokenLogprob>? logprobs)
     {
@@ -50,6 +26,9 @@ internal sealed class ChatOutputParser(bool reasons, bool startsInReasoning)
         {
             switch (e)
             {
+                case ReasoningText reasoning:
+                    yield return new ReasoningDelta(reasoning.Text, generated);
+                    break;
                 case ParserContent content:
                     yield return new TextDelta(content.Text, generated, logprobs);
                     logprobs = null;

@@ -102,7 +102,7 @@ public sealed class EngineChatBackend : IChatBackend, IEngineStatsSource, IDispo
 
         // A thinking model's generation prompt may already open the reasoning; "skip reasoning" closes it at once.
         bool reasons = _formatter.Reasons;
-        bool opened = reasons && formatted.Text.AsSpan().TrimEnd().EndsWith(ReasoningParser.Open, StringComparison.Ordinal);
+        bool opened = reasons && ChatReplyParser.OpensReasoning(formatted.Text);
         var reasoningPrefill = reasons && request.SkipReasoning ? (opened ? "" : ReasoningParser.Open) + ReasoningParser.Close : "";
         int firstCallIndex = request.Messages.Sum(m => m.ToolCalls?.Count ?? 0);
         if (Enforcer is { } enforcer)

@@ -9,7 +9,8 @@ namespace KimiSharp.AI;
 /// <summary>
 /// Microsoft.Extensions.AI messages → the chat template's messages: text parts joined, each
 /// <see cref="FunctionCallContent"/> an assistant tool call (arguments as JSON), each <see cref="FunctionResultContent"/>
-/// a tool message answering its call id. Anything else (images, audio, files) is refused with a clear error.
+/// a tool message answering its call id, <see cref="TextReasoningContent"/> the turn's reasoning (for thinking models'
+/// templates). Anything else (images, audio, files) is refused with a clear error.
 /// </summary>
 internal static class ChatHistoryMapper
 {
@@ -26,6 +27,7 @@ internal static class ChatHistoryMapper
             ArgumentNullException.ThrowIfNull(message, nameof(messages));
             string role = message.Role.Value;
             var text = new System.Text.StringBuilder();
+            var reasoning = new System.Text.StringBuilder();
             List<KimiToolCall>? calls = null;
             foreach (var content in message.Contents)
             {
@@ -34,7 +36,9 @@ internal static class ChatHistoryMapper
                     case TextContent t:
                         text.Append(t.Text);
                         break;
-                    case TextReasoningContent:
+                    case TextReasoningContent thought:
+                        reasoning.Append(thought.Text);
+                        break;
                     case UsageContent:
                         break;
                     case FunctionCallContent call:
@@ -57,7 +61,7 @@ internal static class ChatHistoryMapper
             {
                 if (role == "tool")
                     throw new ArgumentException("a tool message must carry FunctionResultContent (the call id it answers)", nameof(messages));
-                mapped.Add(new KimiChatMessage(role, text.ToString(), calls));
+                mapped.Add(new KimiChatMessage(role, text.ToString(), calls, ReasoningContent: reasoning.Length > 0 ? reasoning.ToString() : null));
             }
         }
 

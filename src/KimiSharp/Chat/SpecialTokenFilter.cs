@@ -1,7 +1,6 @@
-using KimiSharp.Chat;
 using KimiSharp.Text;
 
-namespace KimiSharp.Server.Backend;
+namespace KimiSharp.Chat;
 
 /// <summary>
 /// Which generated tokens may show as text. Control tokens (role markers such as <c>&lt;|im_user|&gt;</c>, BOS,
