@@ -231,7 +231,8 @@ public sealed class EngineChatBackend : IChatBackend, IEngineStatsSource, IDispo
             Constraint = Constraint(prompt, options),
         };
 
-        // Leaving this iterator early (stop string found, client gone) cancels the sequence at its next step.
+        // Leaving this iterator early (stop string found, client gone, server stopping) cancels the sequence at its next
+        // step; the reply itself ends at once, even while the engine is still busy with a long prefill chunk.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var events = Submit(request, stop.Token);
         var parser = state is null ? null : new ChatOutputParser(state.Reasons, state.StartsInReasoning);
@@ -243,7 +244,7 @@ public sealed class EngineChatBackend : IChatBackend, IEngineStatsSource, IDispo
                 foreach (var update in parser.Push(state.Prefill, 0, null))
                     yield return update;
 
-            await foreach (var item in events.ReadAllAsync(CancellationToken.None))
+            await foreach (var item in events.ReadAllAsync(cancellationToken))
             {
                 switch (item)
                 {

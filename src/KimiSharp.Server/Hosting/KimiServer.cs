@@ -58,6 +58,7 @@ public sealed class KimiServer : IAsyncDisposable
         builder.Services.AddSingleton(state.Metrics);
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStopping.Register(state.BeginShutdown);
         app.UseMiddleware<ApiMiddleware>();
         app.UseRouting();
         app.MapKimiRoutes(state);

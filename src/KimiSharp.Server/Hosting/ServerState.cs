@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using KimiSharp.Server.Backend;
 using KimiSharp.Server.Generation;
 
@@ -10,6 +11,15 @@ public sealed class ServerState(IChatBackend backend, ServerOptions options)
     public ServerOptions Options { get; } = options;
     public ServerMetrics Metrics { get; } = new();
     public GenerationGate Gate { get; } = new(options.MaxQueuedRequests);
+
+    private readonly CancellationTokenSource _shutdown = new();
+
+    /// <summary>
+    /// The server begins to stop (SIGTERM, Ctrl+C): every run in flight ends now with a 503 "shutting down" (an error
+    /// event on a stream) instead of the host waiting out its shutdown timeout for generations — a long prefill could
+    /// take minutes — to finish on their own.
+    /// </summary>
+    public void BeginShutdown() => _shutdown.Cancel();
 
     /// <summary>The model's description, or 503 while it is loading.</summary>
     public ModelDescription ReadyModel()
@@ -32,8 +42,27 @@ public sealed class ServerState(IChatBackend backend, ServerOptions options)
     }
 
     /// <summary>Starts a generation run (after admission) for an endpoint.</summary>
-    public IAsyncEnumerable<RunEvent> Run(PreparedPrompt prompt, GenerationOptions options, IReadOnlyList<string> stops, string toolIdPrefix, CancellationToken cancellationToken, bool singleToolCall = false) =>
-        GenerationRun.RunAsync(Backend, prompt, options with { SingleToolCall = singleToolCall }, stops, toolIdPrefix, singleToolCall, Metrics, cancellationToken);
+    public async IAsyncEnumerable<RunEvent> Run(PreparedPrompt prompt, GenerationOptions options, IReadOnlyList<string> stops, string toolIdPrefix,
+        [EnumeratorCancellation] CancellationToken cancellationToken, bool singleToolCall = false)
+    {
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        await using var events = GenerationRun.RunAsync(Backend, prompt, options with { SingleToolCall = singleToolCall }, stops, toolIdPrefix, singleToolCall, Metrics, run.Token)
+            .GetAsyncEnumerator(run.Token);
+        while (true)
+        {
+            try
+            {
+                if (!await events.MoveNextAsync())
+                    yield break;
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new BackendUnavailableException("the server is shutting down");
+            }
+
+            yield return events.Current;
+        }
+    }
 
     /// <summary>
     /// How endpoints receive the state: from their endpoint metadata (routes mapped by <see cref="KimiEndpoints.MapKimi(Microsoft.AspNetCore.Builder.WebApplication, IChatBackend, ServerOptions?)"/>,

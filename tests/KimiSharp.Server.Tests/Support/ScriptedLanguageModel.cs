@@ -9,15 +9,18 @@ namespace KimiSharp.Server.Tests.Support;
 /// the real tokenizer, so the engine, the streaming decoder and the tool-call parser all run for real.
 /// Scripts (picked from the decoded prompt, last match wins):
 /// "weather" → prose, then a get_weather tool call; "echo kimi-ok" → a tool call running it: Bash when Bash is
-/// declared (Claude Code), exec_command otherwise (Codex); "## Return of" → an answer using the result
+/// declared (Claude Code), exec_command otherwise (Codex; "think, then run echo kimi-ok": after reasoning); "## Return of" → an answer using the result
 /// (<see cref="BashAnswerScript"/> for Claude Code's kimi-ok); "specials" → text with control tokens among it;
-/// "think step" → reasoning in &lt;think&gt; tags, then an answer;
+/// "think step" → reasoning in &lt;think&gt; tags, then an answer; "think about the weather" → reasoning, then a
+/// get_weather call;
 /// "forever" → never ends; anything else → a short greeting.
 /// </summary>
 internal sealed class ScriptedLanguageModel : ILanguageModel
 {
     public const string ToolScript = """I'll check.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
     public const string ExecScript = """Running it.<|tool_calls_section_begin|><|tool_call_begin|>functions.exec_command:0<|tool_call_argument_begin|>{"cmd": "echo kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
+    public const string ExecReasoning = "The user wants kimi-ok printed.";
+    public const string ThinkingExecScript = "<think>" + ExecReasoning + "</think>" + ExecScript;
     public const string AnswerScript = "It is sunny in Paris.<|im_end|>";
     public const string GreetingScript = "Hello from the scripted model, nice to meet you.<|im_end|>";
     public const string BashScript = """<|tool_calls_section_begin|><|tool_call_begin|>functions.Bash:0<|tool_call_argument_begin|>{"command": "echo kimi-ok", "description": "Print kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
@@ -27,6 +30,7 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
     public const string SpecialsScript = "Hi<|im_user|> there<|im_system|>, friend[BOS].<|im_end|>";
     public const string SpecialsText = "Hi there, friend.";
     public const string ThinkingScript = "<think>Two and two make four.</think>\n\nThe answer is 4.<|im_end|>";
+    public const string ThinkingToolScript = """<think>I should check the weather.</think><|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
 
     private readonly Tokenizer _tokenizer;
     private readonly int _generationStart;
@@ -47,6 +51,9 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
     public int ForwardCalls => Volatile.Read(ref _forwardCalls);
     private int _forwardCalls;
 
+    /// <summary>When set, every forward waits for one release of it: a test holds the model in the middle of its work.</summary>
+    public SemaphoreSlim? ForwardGate { get; set; }
+
     /// <summary>The prompt of the most recent session, decoded (for asserting what the model saw).</summary>
     public string? LastPrompt { get; private set; }
 
@@ -63,7 +70,11 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
     {
         logits.Clear();
         logits[Next([.. history])] = 30f;
-    }, _ => Interlocked.Increment(ref _forwardCalls));
+    }, _ =>
+    {
+        Interlocked.Increment(ref _forwardCalls);
+        ForwardGate?.Wait();
+    });
 
     public void Dispose() { }
 
@@ -78,8 +89,10 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
         string script = answering ? (claudeCode && lastUser.Contains("\nkimi-ok", StringComparison.Ordinal) ? BashAnswerScript : AnswerScript)
             : lastUser.Contains("specials", StringComparison.Ordinal) ? SpecialsScript
             : lastUser.Contains("think step", StringComparison.Ordinal) ? ThinkingScript
+            : lastUser.Contains("think about the weather", StringComparison.Ordinal) ? ThinkingToolScript
             : lastUser.Contains("forever", StringComparison.Ordinal) ? "and on " // cycled without an end
             : lastUser.Contains("weather", StringComparison.Ordinal) ? ToolScript
+            : lastUser.Contains("think, then run echo kimi-ok", StringComparison.Ordinal) ? ThinkingExecScript
             : lastUser.Contains("echo kimi-ok", StringComparison.Ordinal) ? (claudeCode ? BashScript : ExecScript)
             : GreetingScript;
         var ids = _tokenizer.Encode(script, parseSpecial: true);
@@ -98,6 +111,7 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
         public void Forward(ReadOnlySpan<int> tokens, Span<float> logits)
         {
             Interlocked.Increment(ref model._forwardCalls);
+            model.ForwardGate?.Wait();
             _tokens.AddRange(tokens.ToArray());
             logits.Clear();
             logits[model.Next(_tokens)] = 30f;
