@@ -2,6 +2,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Anthropic.Models.Messages;
+using KimiSharp.Engine;
+using KimiSharp.Server.Backend;
 using KimiSharp.Server.Hosting;
 using KimiSharp.Server.Tests.Support;
 using OpenAI.Chat;
@@ -11,7 +13,8 @@ namespace KimiSharp.Server.Tests.Anthropic;
 /// <summary>
 /// What agents need from the answer path, on the real engine with the instruct template: huge max_tokens run to
 /// the end of the context and stop with max_tokens/length, control tokens never reach answer text on any API, and
-/// an instruct model never produces thinking blocks.
+/// an instruct model never produces thinking blocks, and a request without tools never gets a tool call (Anthropic,
+/// OpenAI chat; with the Enforcer and with --no-enforce).
 /// </summary>
 public sealed class AgentRequestTests(EngineServerFixture fixture) : IClassFixture<EngineServerFixture>
 {
@@ -98,6 +101,52 @@ public sealed class AgentRequestTests(EngineServerFixture fixture) : IClassFixtu
         });
         Assert.NotEqual(StopReason.ToolUse, (StopReason)message.StopReason!);
         Assert.DoesNotContain(message.Content, block => block.TryPickToolUse(out _));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Openai_chat_without_declared_tools_never_returns_tool_calls(bool stream)
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "kimi",
+            max_tokens = 8,
+            stream,
+            messages = new[] { new { role = "user", content = "What is the weather in Paris?" } },
+        });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        var choices = stream
+            ? Sse.Parse(body).Where(f => f.Data != "[DONE]").Select(f => JsonDocument.Parse(f.Data).RootElement.GetProperty("choices")).Where(c => c.GetArrayLength() > 0).Select(c => c[0]).ToList()
+            : [JsonDocument.Parse(body).RootElement.GetProperty("choices")[0]];
+        Assert.NotEmpty(choices);
+        Assert.All(choices, c => Assert.False(c.TryGetProperty(stream ? "delta" : "message", out var m) && m.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array));
+        Assert.DoesNotContain(choices, c => c.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String && f.GetString() == "tool_calls");
+    }
+
+    [Fact]
+    public async Task Without_enforcement_a_request_without_tools_still_cannot_open_a_tool_call()
+    {
+        // --no-enforce: the tokens that open a call are banned by bias instead of the Enforcer's mask.
+        var model = new ScriptedLanguageModel(fixture.Tokenizer);
+        using var backend = new EngineChatBackend(
+            new InferenceEngine(model, fixture.Tokenizer, new EngineOptions { ContextLength = 4096, MaxActiveSequences = 1 }),
+            fixture.Tokenizer, new KimiSharp.Chat.ChatFormatter(KimiSharp.Chat.KimiChatTemplate.Source, "[BOS]", "<|im_end|>"), "kimi", enforcement: new EnforcementOptions(Enabled: false));
+        var question = new ChatPromptRequest([new PromptMessage("user", "What is the weather in Paris?")], null, KimiSharp.Server.Backend.ToolChoice.Auto);
+        var updates = new List<GenerationUpdate>();
+        await foreach (var update in backend.GenerateAsync(backend.PrepareChat(question), new GenerationOptions { MaxTokens = 8 }, CancellationToken.None))
+            updates.Add(update);
+        Assert.Contains(updates, u => u is KimiSharp.Server.Backend.TextDelta { Text.Length: > 0 });
+        Assert.DoesNotContain(updates, u => u is KimiSharp.Server.Backend.ToolCallStarted);
+
+        // The same prompt with the tool declared does call it: the ban is what stopped it above.
+        var tool = new PromptTool("get_weather", null, """{"type":"object","properties":{"city":{"type":"string"}}}""");
+        var withTool = new List<GenerationUpdate>();
+        await foreach (var update in backend.GenerateAsync(backend.PrepareChat(question with { Tools = [tool] }), new GenerationOptions { MaxTokens = 64 }, CancellationToken.None))
+            withTool.Add(update);
+        Assert.Contains(withTool, u => u is KimiSharp.Server.Backend.ToolCallStarted { Name: "get_weather" });
     }
 
     [Fact]
