@@ -1,4 +1,5 @@
 using System.Text;
+using KimiSharp.Server.Backend;
 using KimiSharp.Server.Generation;
 using KimiSharp.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -76,7 +77,7 @@ public static class AnthropicEndpoints
         }
 
         if (reasoning.Length > 0)
-            blocks.Add(new ThinkingBlock(plan.OmitThinking ? "" : reasoning.ToString(), ThinkingSignature.Encode(reasoning.ToString())));
+            blocks.Add(new ThinkingBlock(plan.OmitThinking ? "" : reasoning.ToString(), CarriedReasoning.Encode(reasoning.ToString())));
         if (text.Length > 0)
             blocks.Add(new TextBlock(text.ToString()));
         foreach (var call in calls.Values)

@@ -189,7 +189,7 @@ public static class AnthropicMessageMapper
         if (thinking.Length > 0)
             return thinking;
         var signature = block.TryGetProperty("signature", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-        return ThinkingSignature.TryDecode(signature, out var carried) ? carried : "";
+        return CarriedReasoning.TryDecode(signature, out var carried) ? carried : "";
     }
 
     /// <summary>A tool result's content: a string, or text blocks joined; tool_reference blocks name the tools they load.</summary>

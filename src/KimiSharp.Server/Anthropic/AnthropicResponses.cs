@@ -25,7 +25,7 @@ public sealed record MessageResponse(
 [JsonDerivedType(typeof(ThinkingBlock), "thinking")]
 public abstract record ContentBlock;
 
-/// <summary>A thinking model's reasoning; <paramref name="Signature"/> carries it back when the client returns the block (<see cref="ThinkingSignature"/>).</summary>
+/// <summary>A thinking model's reasoning; <paramref name="Signature"/> carries it back when the client returns the block (<see cref="Backend.CarriedReasoning"/>).</summary>
 public sealed record ThinkingBlock(string Thinking, string Signature) : ContentBlock;
 
 public sealed record TextBlock(string Text) : ContentBlock

@@ -1,4 +1,5 @@
 using System.Text;
+using KimiSharp.Server.Backend;
 using KimiSharp.Server.Generation;
 using KimiSharp.Server.Hosting;
 
@@ -88,7 +89,7 @@ public static class AnthropicStream
             if (open == Block.None)
                 return;
             if (open == Block.Thinking)
-                await Send(new ContentBlockDeltaEvent(index, new SignatureDeltaBody(ThinkingSignature.Encode(reasoning.ToString()))), "content_block_delta");
+                await Send(new ContentBlockDeltaEvent(index, new SignatureDeltaBody(CarriedReasoning.Encode(reasoning.ToString()))), "content_block_delta");
             await Send(new ContentBlockStopEvent(index), "content_block_stop");
             open = Block.None;
         }

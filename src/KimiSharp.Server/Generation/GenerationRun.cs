@@ -61,7 +61,7 @@ public static class GenerationRun
 
                     case ReasoningDelta reasoning:
                         if (reasoning.Text.Length > 0)
-                            yield return new ReasoningEvent(reasoning.Text);
+                            yield return new ReasoningEvent(reasoning.Text, reasoning.CompletionTokens);
                         break;
 
                     case ToolCallStarted started when singleToolCall && liveToolCalls > 0:

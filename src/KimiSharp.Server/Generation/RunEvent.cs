@@ -7,8 +7,11 @@ public abstract record RunEvent;
 
 public sealed record ContentEvent(string Text, IReadOnlyList<TokenLogprob>? Logprobs) : RunEvent;
 
-/// <summary>Reasoning text of a thinking model (Anthropic thinking blocks, OpenAI <c>reasoning_content</c>); stop strings do not apply to it.</summary>
-public sealed record ReasoningEvent(string Text) : RunEvent;
+/// <summary>
+/// Reasoning text of a thinking model (Anthropic thinking blocks, OpenAI <c>reasoning_content</c>, Responses reasoning
+/// items); stop strings do not apply to it. <paramref name="CompletionTokens"/>: tokens generated so far.
+/// </summary>
+public sealed record ReasoningEvent(string Text, int CompletionTokens) : RunEvent;
 
 /// <summary>A tool call begins; <paramref name="ClientId"/> is the id the client sees (call_… or toolu_…).</summary>
 public sealed record ToolStartEvent(int Index, string ClientId, string Name) : RunEvent;

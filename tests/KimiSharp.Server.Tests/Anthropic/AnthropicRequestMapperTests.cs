@@ -155,7 +155,7 @@ public sealed class AnthropicRequestMapperTests
     [Fact]
     public void Thinking_blocks_become_the_assistant_turns_reasoning_text_or_signature()
     {
-        var signed = ThinkingSignature.Encode("carried reasoning ✓");
+        var signed = CarriedReasoning.Encode("carried reasoning ✓");
         var messages = MapWith("", $$$"""
             [{"role":"user","content":"q1"},
              {"role":"assistant","content":[{"type":"thinking","thinking":"visible reasoning","signature":"anthropic-opaque"},{"type":"text","text":"a1"}]},
@@ -205,12 +205,12 @@ public sealed class AnthropicRequestMapperTests
     {
         foreach (var text in new[] { "", "plain", "多语言 ✓ \n\"quotes\" <think>" })
         {
-            Assert.True(ThinkingSignature.TryDecode(ThinkingSignature.Encode(text), out var back));
+            Assert.True(CarriedReasoning.TryDecode(CarriedReasoning.Encode(text), out var back));
             Assert.Equal(text, back);
         }
 
-        Assert.False(ThinkingSignature.TryDecode("EqQBCkYIBRgCKkD...", out _));
-        Assert.False(ThinkingSignature.TryDecode("kimisharp.reasoning.v1.!!!", out _));
-        Assert.False(ThinkingSignature.TryDecode(null, out _));
+        Assert.False(CarriedReasoning.TryDecode("EqQBCkYIBRgCKkD...", out _));
+        Assert.False(CarriedReasoning.TryDecode("kimisharp.reasoning.v1.!!!", out _));
+        Assert.False(CarriedReasoning.TryDecode(null, out _));
     }
 }

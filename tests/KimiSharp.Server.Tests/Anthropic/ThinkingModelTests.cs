@@ -173,5 +173,5 @@ public sealed class ThinkingModelTests(ThinkingEngineServerFixture fixture) : IC
     }
 
     private static bool ThinkingSignatureCarries(string signature, string reasoning) =>
-        KimiSharp.Server.Anthropic.ThinkingSignature.TryDecode(signature, out var carried) && carried == reasoning;
+        CarriedReasoning.TryDecode(signature, out var carried) && carried == reasoning;
 }

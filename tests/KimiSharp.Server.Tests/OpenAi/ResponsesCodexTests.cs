@@ -62,14 +62,19 @@ public sealed class ResponsesCodexTests : IDisposable
         Assert.Contains("tokens used", run.Output);
     }
 
-    [SkippableFact]
-    public async Task Codex_runs_the_exec_command_kimi_calls_and_sends_its_output_back()
+    /// <param name="thinking">A thinking model's template (Kimi-K2-Thinking's format): the model reasons before the call,
+    /// and its reasoning must come back in the second request through the reasoning item's encrypted_content.</param>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Codex_runs_the_exec_command_kimi_calls_and_sends_its_output_back(bool thinking)
     {
         var codex = NpmPackageCache.Require("@openai/codex", CodexVersion, "codex");
         var tokenizer = Tokenizer.Create(TestVocabulary.Build());
         var model = new ScriptedLanguageModel(tokenizer);
+        var template = thinking ? ThinkingEngineServerFixture.Template : KimiChatTemplate.Source;
         using var backend = new EngineChatBackend(new InferenceEngine(model, tokenizer, new EngineOptions { ContextLength = 4096, MaxActiveSequences = 2 }),
-            tokenizer, new ChatFormatter(KimiChatTemplate.Source, "[BOS]", "<|im_end|>"), "kimi-scripted");
+            tokenizer, new ChatFormatter(template, "[BOS]", "<|im_end|>"), "kimi-scripted");
 
         // The real server, with one middleware added to keep the request bodies Codex sends.
         var bodies = new ConcurrentQueue<string>();
@@ -89,7 +94,8 @@ public sealed class ResponsesCodexTests : IDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
         // The only command is the scripted echo; no sandbox, because CI containers often cannot start bubblewrap.
-        var run = await RunCodexAsync(codex, new Uri(address), "Please run echo kimi-ok", TimeSpan.FromMinutes(2), ["--sandbox", "danger-full-access"]);
+        var prompt = thinking ? "Please think, then run echo kimi-ok" : "Please run echo kimi-ok";
+        var run = await RunCodexAsync(codex, new Uri(address), prompt, TimeSpan.FromMinutes(2), ["--sandbox", "danger-full-access"]);
 
         Assert.True(run.ExitCode == 0, $"codex exited with {run.ExitCode}:\n{run.Output}");
         Assert.False(run.Lines.Any(line => line.Contains("ERROR", StringComparison.Ordinal)), run.Output);
@@ -106,6 +112,15 @@ public sealed class ResponsesCodexTests : IDisposable
         Assert.Equal(call.GetProperty("call_id").GetString(), output.GetProperty("call_id").GetString());
         Assert.Contains("kimi-ok", output.GetProperty("output").GetString());
         Assert.Contains("kimi-ok", model.LastPrompt); // and the model read it back
+
+        if (thinking)
+        {
+            // Codex keeps the reasoning item and sends it back with only its encrypted_content, which carries the text.
+            var reasoning = Assert.Single(input, i => i.GetProperty("type").GetString() == "reasoning");
+            Assert.True(CarriedReasoning.TryDecode(reasoning.GetProperty("encrypted_content").GetString(), out var carried));
+            Assert.Equal(ScriptedLanguageModel.ExecReasoning, carried);
+            Assert.Contains($"<think>{ScriptedLanguageModel.ExecReasoning}</think>", model.LastPrompt);
+        }
     }
 
     private sealed record CodexRun(int ExitCode, string Output)

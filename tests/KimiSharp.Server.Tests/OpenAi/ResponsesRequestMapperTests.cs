@@ -39,8 +39,10 @@ public sealed class ResponsesRequestMapperTests
         Assert.StartsWith("<environment_context>", m[2].Content);
         Assert.Equal("Run echo kimi-ok", m[3].Content);
 
-        // The reasoning item is dropped; the preamble and the call after it are one assistant turn.
+        // The reasoning item (another server's encrypted content, a summary) gives no reasoning; the preamble and
+        // the call after it are one assistant turn.
         Assert.Equal("Running it now.", m[4].Content);
+        Assert.Null(m[4].Reasoning);
         var exec = Assert.Single(m[4].ToolCalls!);
         Assert.Equal(("call_a1", "exec_command", """{"cmd":"echo kimi-ok"}"""), (exec.Id, exec.Name, exec.Arguments));
         Assert.Equal(("call_a1", "exec_command"), (m[5].ToolCallId, m[5].Name));
@@ -57,6 +59,7 @@ public sealed class ResponsesRequestMapperTests
         Assert.False(plan.SingleToolCall); // parallel_tool_calls: true
         Assert.Equal(ToolChoice.Auto, plan.Prompt.ToolChoice);
         Assert.Equal("auto", plan.Echo.Reasoning.Summary);
+        Assert.True(plan.CarryReasoning); // include: reasoning.encrypted_content
         Assert.Equal("01a252b1-27c2-7b92-9eb5-894142e7342d", plan.Echo.PromptCacheKey);
         Assert.Equal(Model.ContextLength, plan.Options.MaxTokens);
     }
@@ -136,7 +139,7 @@ public sealed class ResponsesRequestMapperTests
     }
 
     [Fact]
-    public void Hosted_tool_items_are_dropped_and_reasoning_is_not_read_back()
+    public void Hosted_tool_items_are_dropped_and_foreign_reasoning_is_not_read_back()
     {
         var plan = Map("""
             {"input":[
@@ -148,6 +151,57 @@ public sealed class ResponsesRequestMapperTests
             ]}
             """);
         Assert.Equal([new PromptMessage("user", "q")], plan.Prompt.Messages);
+    }
+
+    [Fact]
+    public void Reasoning_items_go_with_the_assistant_turn_that_follows_them()
+    {
+        var carried = CarriedReasoning.Encode("Check the weather first.");
+        var plan = Map($$"""
+            {"input":[
+              {"role":"user","content":"weather?"},
+              {"type":"reasoning","summary":[],"encrypted_content":"{{carried}}"},
+              {"type":"function_call","call_id":"c1","name":"get_weather","arguments":"{}"},
+              {"type":"function_call_output","call_id":"c1","output":"sunny"},
+              {"type":"reasoning","summary":[{"type":"summary_text","text":"a summary"}],"content":[{"type":"reasoning_text","text":"It is "},{"type":"reasoning_text","text":"sunny."}]},
+              {"role":"assistant","content":[{"type":"output_text","text":"Sunny."}]},
+              {"role":"user","content":"and tomorrow?"},
+              {"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"left without an answer"}]},
+              {"role":"user","content":"hello?"}
+            ]}
+            """);
+        var m = plan.Prompt.Messages;
+        Assert.Equal(["user", "assistant", "tool", "assistant", "user", "user"], m.Select(x => x.Role));
+        Assert.Equal("Check the weather first.", m[1].Reasoning); // our encrypted_content carries the text (Codex sends nothing else)
+        Assert.Equal("It is sunny.", m[3].Reasoning);              // reasoning_text parts; the summary is not the model's words
+        Assert.All(m.Where(x => x.Role != "assistant"), x => Assert.Null(x.Reasoning));
+    }
+
+    [Fact]
+    public void Reasoning_before_a_call_that_joins_an_assistant_message_goes_with_that_turn()
+    {
+        var plan = Map("""
+            {"input":[
+              {"role":"user","content":"q"},
+              {"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"first"}]},
+              {"role":"assistant","content":"Looking."},
+              {"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"second"}]},
+              {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"}
+            ]}
+            """);
+        var turn = plan.Prompt.Messages[1];
+        Assert.Equal(("Looking.", "first\n\nsecond"), (turn.Content, turn.Reasoning));
+        Assert.Single(turn.ToolCalls!);
+    }
+
+    [Theory]
+    [InlineData("none", true)]
+    [InlineData("low", false)]
+    [InlineData(null, false)]
+    public void Reasoning_effort_none_asks_a_thinking_model_to_skip_its_reasoning(string? effort, bool skip)
+    {
+        var reasoning = effort is null ? "" : $$""","reasoning":{"effort":"{{effort}}"}""";
+        Assert.Equal(skip, Map($$"""{"input":"x"{{reasoning}}}""").Prompt.SkipReasoning);
     }
 
     [Theory]
@@ -163,6 +217,9 @@ public sealed class ResponsesRequestMapperTests
     [InlineData("""{"input":[3]}""", "input[0]")]
     [InlineData("""{"input":{"role":"user"}}""", "input")]
     [InlineData("""{"input":[{"type":"reasoning","summary":"x"}]}""", "input[0].summary")]
+    [InlineData("""{"input":[{"type":"reasoning","summary":[],"content":"x"}]}""", "input[0].content")]
+    [InlineData("""{"input":[{"type":"reasoning","summary":[],"content":[{"type":"output_text","text":"x"}]}]}""", "input[0].content[0].type")]
+    [InlineData("""{"input":[{"type":"reasoning","summary":[],"encrypted_content":7}]}""", "input[0].encrypted_content")]
     [InlineData("""{}""", "input")]
     public void Bad_input_is_refused_naming_the_field(string json, string param) => Assert.Equal(param, Invalid(json).Param);
 

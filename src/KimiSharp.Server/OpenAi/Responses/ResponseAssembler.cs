@@ -8,23 +8,29 @@ namespace KimiSharp.Server.OpenAi.Responses;
 /// <summary>
 /// Builds a response from a generation run, one run event at a time, and says what happened as the
 /// stream events OpenAI sends: streaming writes them, a plain reply ignores them and returns <see cref="Final"/>,
-/// so both carry the same output. Text opens a message item (one output_text part); each tool call is a
-/// function_call item whose arguments stream as deltas; an item is done when the next one starts or the
+/// so both carry the same output. A thinking model's reasoning opens a reasoning item (one reasoning_text part,
+/// streamed as response.reasoning_text.delta); text opens a message item (one output_text part); each tool call is
+/// a function_call item whose arguments stream as deltas; an item is done when the next one starts or the
 /// run ends. The run ending by length makes the response incomplete (reason max_output_tokens).
 /// </summary>
 internal sealed class ResponseAssembler
 {
     private readonly ResponsesToolSet _tools;
+    private readonly bool _carryReasoning;
     private readonly List<ResponseOutputItem?> _output = [];
     private readonly Dictionary<int, OpenCall> _calls = [];
     private readonly List<ResponseStreamEvent> _events = [];
     private OpenMessage? _message;
+    private OpenReasoning? _reasoning;
+    private int _reasoningTokens;
     private int _sequence;
 
-    public ResponseAssembler(ResponseObject template, ResponsesToolSet tools)
+    /// <param name="carryReasoning">Reasoning items carry their text as encrypted_content (include asked for it).</param>
+    public ResponseAssembler(ResponseObject template, ResponsesToolSet tools, bool carryReasoning = false)
     {
         Template = template;
         _tools = tools;
+        _carryReasoning = carryReasoning;
     }
 
     /// <summary>The response as created (status in_progress, no output).</summary>
@@ -52,7 +58,24 @@ internal sealed class ResponseAssembler
                 _message.Logprobs.AddRange(held.Select(Logprob)); // tokens of a stop string: scored, not shown
                 break;
 
+            case ReasoningEvent { Text.Length: > 0 } thought:
+                CloseMessage("completed");
+                CloseCalls();
+                if (_reasoning is null)
+                {
+                    _reasoning = new OpenReasoning(NewId("rs_"), _output.Count);
+                    _output.Add(null);
+                    _events.Add(new OutputItemEvent("response.output_item.added", _sequence++, _reasoning.OutputIndex,
+                        new ResponseReasoningItem(_reasoning.Id, "in_progress", [], null)));
+                }
+
+                _reasoning.Text.Append(thought.Text);
+                _reasoningTokens = thought.CompletionTokens;
+                _events.Add(new ReasoningTextDeltaEvent(_sequence++, _reasoning.Id, _reasoning.OutputIndex, 0, thought.Text));
+                break;
+
             case ContentEvent { Text.Length: > 0 } text:
+                CloseReasoning("completed");
                 CloseCalls();
                 if (_message is null)
                 {
@@ -71,6 +94,7 @@ internal sealed class ResponseAssembler
 
             case ToolStartEvent start:
             {
+                CloseReasoning("completed");
                 CloseMessage("completed");
                 CloseCalls();
                 var (name, space) = _tools.ClientName(start.Name);
@@ -92,10 +116,11 @@ internal sealed class ResponseAssembler
                 break;
 
             case RunFinished done:
+                CloseReasoning(done.Reason == RunFinishReason.Length ? "incomplete" : "completed");
                 CloseMessage(done.Reason == RunFinishReason.Length ? "incomplete" : "completed");
                 CloseCalls();
                 var usage = new ResponseUsage(done.PromptTokens, new InputTokensDetails(done.Timings.CachedTokens), done.CompletionTokens,
-                    new OutputTokensDetails(0), done.PromptTokens + done.CompletionTokens);
+                    new OutputTokensDetails(_reasoningTokens), done.PromptTokens + done.CompletionTokens);
                 bool cut = done.Reason == RunFinishReason.Length;
                 Final = Template with
                 {
@@ -122,6 +147,18 @@ internal sealed class ResponseAssembler
         };
         Final = Template with { Status = "failed", Error = new ResponseError(code, error.Message), Output = _output.OfType<ResponseOutputItem>().ToList() };
         return new ResponseLifecycleEvent("response.failed", _sequence++, Final);
+    }
+
+    private void CloseReasoning(string status)
+    {
+        if (_reasoning is not { } reasoning)
+            return;
+        var text = reasoning.Text.ToString();
+        var item = new ResponseReasoningItem(reasoning.Id, status, [new ReasoningTextPart(text)], _carryReasoning ? CarriedReasoning.Encode(text) : null);
+        _output[reasoning.OutputIndex] = item;
+        _events.Add(new ReasoningTextDoneEvent(_sequence++, reasoning.Id, reasoning.OutputIndex, 0, text));
+        _events.Add(new OutputItemEvent("response.output_item.done", _sequence++, reasoning.OutputIndex, item));
+        _reasoning = null;
     }
 
     private void CloseMessage(string status)
@@ -171,6 +208,11 @@ internal sealed class ResponseAssembler
         public StringBuilder Text { get; } = new();
 
         public List<ResponseLogprob> Logprobs { get; } = [];
+    }
+
+    private sealed record OpenReasoning(string Id, int OutputIndex)
+    {
+        public StringBuilder Text { get; } = new();
     }
 
     private sealed record OpenCall(string Id, int OutputIndex, string CallId, string Name, string? Namespace)

@@ -58,7 +58,8 @@ public sealed record InputTokensDetails(int CachedTokens);
 
 public sealed record OutputTokensDetails(int ReasoningTokens);
 
-/// <summary>An item of <c>output</c>: an assistant message or a function call (no discriminator: each writes its own type).</summary>
+/// <summary>An item of <c>output</c>: reasoning, an assistant message or a function call (no discriminator: each writes its own type).</summary>
+[JsonDerivedType(typeof(ResponseReasoningItem))]
 [JsonDerivedType(typeof(ResponseMessageItem))]
 [JsonDerivedType(typeof(ResponseFunctionCallItem))]
 public abstract record ResponseOutputItem(string Id, string Status);
@@ -69,6 +70,26 @@ public sealed record ResponseMessageItem(string Id, string Status, IReadOnlyList
     public string Type => "message";
 
     public string Role => "assistant";
+}
+
+/// <summary>
+/// A thinking model's reasoning, as open-weight models' reasoning items carry it: the text as one reasoning_text
+/// part, no summary. <paramref name="EncryptedContent"/> (when <c>include</c> asks for
+/// <c>reasoning.encrypted_content</c>) carries the text back to the model (<see cref="Backend.CarriedReasoning"/>).
+/// </summary>
+public sealed record ResponseReasoningItem(string Id, string Status, IReadOnlyList<ReasoningTextPart> Content, string? EncryptedContent)
+    : ResponseOutputItem(Id, Status)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "reasoning";
+
+    public IReadOnlyList<JsonElement> Summary => [];
+}
+
+public sealed record ReasoningTextPart(string Text)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "reasoning_text";
 }
 
 /// <param name="Logprobs">Each token's log-probability when <c>include</c> asks for <c>message.output_text.logprobs</c>; else empty.</param>

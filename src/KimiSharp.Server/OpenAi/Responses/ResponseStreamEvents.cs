@@ -12,6 +12,8 @@ namespace KimiSharp.Server.OpenAi.Responses;
 [JsonDerivedType(typeof(OutputTextDoneEvent))]
 [JsonDerivedType(typeof(FunctionArgumentsDeltaEvent))]
 [JsonDerivedType(typeof(FunctionArgumentsDoneEvent))]
+[JsonDerivedType(typeof(ReasoningTextDeltaEvent))]
+[JsonDerivedType(typeof(ReasoningTextDoneEvent))]
 public abstract record ResponseStreamEvent(string Type, int SequenceNumber);
 
 /// <summary>response.created, response.in_progress, response.completed, response.incomplete, response.failed.</summary>
@@ -35,3 +37,9 @@ public sealed record FunctionArgumentsDeltaEvent(int SequenceNumber, string Item
 
 public sealed record FunctionArgumentsDoneEvent(int SequenceNumber, string ItemId, int OutputIndex, string Name, string Arguments)
     : ResponseStreamEvent("response.function_call_arguments.done", SequenceNumber);
+
+public sealed record ReasoningTextDeltaEvent(int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Delta)
+    : ResponseStreamEvent("response.reasoning_text.delta", SequenceNumber);
+
+public sealed record ReasoningTextDoneEvent(int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Text)
+    : ResponseStreamEvent("response.reasoning_text.done", SequenceNumber);

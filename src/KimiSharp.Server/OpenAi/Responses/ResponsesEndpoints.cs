@@ -43,7 +43,7 @@ public static class ResponsesEndpoints
         }
 
         var modelName = string.IsNullOrEmpty(request.Model) ? model.Id : request.Model;
-        var assembler = new ResponseAssembler(plan.Echo.InProgress(ResponseAssembler.NewId("resp_"), ServerState.UnixNow(), modelName), plan.Tools);
+        var assembler = new ResponseAssembler(plan.Echo.InProgress(ResponseAssembler.NewId("resp_"), ServerState.UnixNow(), modelName), plan.Tools, plan.CarryReasoning);
 
         using (state.Gate.Enter())
         {
@@ -68,11 +68,13 @@ public static class ResponsesEndpoints
     private static IEnumerable<PromptMessage> AssistantTurn(ResponseObject response)
     {
         var text = string.Concat(response.Output.OfType<ResponseMessageItem>().SelectMany(m => m.Content).Select(p => p.Text));
+        var reasoning = string.Concat(response.Output.OfType<ResponseReasoningItem>().SelectMany(r => r.Content).Select(p => p.Text));
         var calls = response.Output.OfType<ResponseFunctionCallItem>()
             .Select(c => new PromptToolCall(c.CallId, ResponsesToolSet.FlatName(c.Namespace, c.Name), c.Arguments))
             .ToList();
         if (text.Length > 0 || calls.Count > 0)
-            yield return new PromptMessage("assistant", text.Length > 0 ? text : null, calls.Count > 0 ? calls : null);
+            yield return new PromptMessage("assistant", text.Length > 0 ? text : null, calls.Count > 0 ? calls : null,
+                Reasoning: reasoning.Length > 0 ? reasoning : null);
     }
 
     private static StoredResponse Stored(ResponseStore store, string id) =>

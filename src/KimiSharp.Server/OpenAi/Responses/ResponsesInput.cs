@@ -11,7 +11,9 @@ namespace KimiSharp.Server.OpenAi.Responses;
 /// previous response when there is one. Items: <c>message</c> (roles system, developer → system, user,
 /// assistant; parts input_text, output_text, text, refusal), <c>function_call</c> (joined to the assistant
 /// turn before it; a namespaced call by its flat name), <c>function_call_output</c> (must answer an earlier
-/// call), <c>reasoning</c> (an instruct model has none to read back: dropped). Items of hosted tools that
+/// call), <c>reasoning</c> (its text — our <c>encrypted_content</c>, else its reasoning_text parts — goes with the
+/// assistant turn that follows, where a thinking model's template renders it; another server's encrypted
+/// reasoning, a summary or reasoning no assistant output follows is dropped). Items of hosted tools that
 /// cannot run here (web_search_call, custom_tool_call, …) are dropped like their tools.
 /// </summary>
 public static class ResponsesInput
@@ -46,6 +48,7 @@ public static class ResponsesInput
         if (value.ValueKind != JsonValueKind.Array)
             throw ApiException.Invalid("input", $"must be a string or an array of input items, not {JsonFields.Describe(value)}");
 
+        string? reasoning = null; // read from reasoning items, waiting for the assistant turn it belongs to
         int i = 0;
         foreach (var item in value.EnumerateArray())
         {
@@ -57,8 +60,15 @@ public static class ResponsesInput
             switch (type)
             {
                 case "message":
-                    messages.Add(Message(item, path));
+                {
+                    var message = Message(item, path);
+                    if (message.Role == "assistant")
+                        message = message with { Reasoning = reasoning };
+                    if (message.Role is "assistant" or "user")
+                        reasoning = null;
+                    messages.Add(message);
                     break;
+                }
 
                 case "function_call":
                 {
@@ -68,9 +78,10 @@ public static class ResponsesInput
                     var call = new PromptToolCall(id, ResponsesToolSet.FlatName(space, name), Arguments(item, path));
                     calls[id] = call.Name;
                     if (messages.Count > 0 && messages[^1] is { Role: "assistant" } turn)
-                        messages[^1] = turn with { ToolCalls = [.. turn.ToolCalls ?? [], call] };
+                        messages[^1] = turn with { ToolCalls = [.. turn.ToolCalls ?? [], call], Reasoning = Join(turn.Reasoning, reasoning) };
                     else
-                        messages.Add(new PromptMessage("assistant", null, [call]));
+                        messages.Add(new PromptMessage("assistant", null, [call], Reasoning: reasoning));
+                    reasoning = null;
                     break;
                 }
 
@@ -82,12 +93,12 @@ public static class ResponsesInput
                     if (!item.TryGetProperty("output", out var output) || output.ValueKind == JsonValueKind.Null)
                         throw ApiException.Invalid($"{path}.output", "is required");
                     messages.Add(new PromptMessage("tool", ToolOutput(output, $"{path}.output"), ToolCallId: id, Name: name));
+                    reasoning = null;
                     break;
                 }
 
                 case "reasoning":
-                    if (item.TryGetProperty("summary", out var summary) && summary.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
-                        throw ApiException.Invalid($"{path}.summary", $"must be an array, not {JsonFields.Describe(summary)}");
+                    reasoning = Join(reasoning, Reasoning(item, path));
                     break;
 
                 case "item_reference":
@@ -104,6 +115,38 @@ public static class ResponsesInput
 
         return messages;
     }
+
+    /// <summary>
+    /// The model's own words of a reasoning item: what our encrypted_content carries (Codex sends only that back),
+    /// else its reasoning_text parts; null when it has neither (a summary is not what the model wrote).
+    /// </summary>
+    private static string? Reasoning(JsonElement item, string path)
+    {
+        if (item.TryGetProperty("summary", out var summary) && summary.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+            throw ApiException.Invalid($"{path}.summary", $"must be an array, not {JsonFields.Describe(summary)}");
+        var encrypted = OptionalString(item, "encrypted_content", path);
+        if (CarriedReasoning.TryDecode(encrypted, out var carried))
+            return carried.Length > 0 ? carried : null;
+        if (!item.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
+            return null;
+        if (content.ValueKind != JsonValueKind.Array)
+            throw ApiException.Invalid($"{path}.content", $"must be an array of reasoning_text parts, not {JsonFields.Describe(content)}");
+        var text = new StringBuilder();
+        int j = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var partPath = $"{path}.content[{j++}]";
+            var kind = ResponsesToolSet.TypeOf(part, partPath);
+            if (kind is not ("reasoning_text" or "text"))
+                throw ApiException.Invalid($"{partPath}.type", $"'{kind}' is not a reasoning content part (reasoning_text)");
+            text.Append(ResponsesToolSet.RequiredStringOrEmpty(part, "text", partPath));
+        }
+
+        return text.Length > 0 ? text.ToString() : null;
+    }
+
+    private static string? Join(string? before, string? after) =>
+        before is null ? after : after is null ? before : before + "\n\n" + after;
 
     private static PromptMessage Message(JsonElement item, string path)
     {

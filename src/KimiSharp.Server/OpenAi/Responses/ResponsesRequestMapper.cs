@@ -9,6 +9,7 @@ namespace KimiSharp.Server.OpenAi.Responses;
 /// <param name="Prompt">The whole conversation as the model sees it (instructions first).</param>
 /// <param name="Conversation">The conversation without the instructions: what a later <c>previous_response_id</c> continues.</param>
 /// <param name="TextFormat">The validated <c>text.format</c> (text, json_object or json_schema), for constrained decoding.</param>
+/// <param name="CarryReasoning"><c>include</c> asks for <c>reasoning.encrypted_content</c>: reasoning items carry their text back (<see cref="CarriedReasoning"/>).</param>
 public sealed record ResponsesPlan(
     ChatPromptRequest Prompt,
     IReadOnlyList<PromptMessage> Conversation,
@@ -19,7 +20,8 @@ public sealed record ResponsesPlan(
     bool Stream,
     bool Store,
     bool SingleToolCall,
-    ResponseEcho Echo);
+    ResponseEcho Echo,
+    bool CarryReasoning = false);
 
 /// <summary>The request settings a response object repeats back.</summary>
 public sealed record ResponseEcho(
@@ -124,7 +126,7 @@ public static class ResponsesRequestMapper
             request.PromptCacheKey);
 
         return new ResponsesPlan(
-            new ChatPromptRequest(prompt, tools.Tools, choice),
+            new ChatPromptRequest(prompt, tools.Tools, choice, SkipReasoning: reasoning.Effort == "none"),
             conversation,
             options,
             stops,
@@ -133,7 +135,8 @@ public static class ResponsesRequestMapper
             request.Stream == true,
             store,
             request.ParallelToolCalls == false,
-            echo);
+            echo,
+            include.Contains("reasoning.encrypted_content"));
     }
 
     /// <summary>max_output_tokens: at least 1; more than the context holds is clamped (the run also stops where the context ends).</summary>
