@@ -43,17 +43,23 @@ public sealed class ClaudeCodeEndToEndTests
         Assert.Equal("success", result.Json.GetProperty("subtype").GetString());
     }
 
-    [SkippableFact]
-    public async Task Claude_code_runs_the_models_bash_call_and_sends_its_output_back_as_tool_result()
+    /// <param name="thinking">A thinking model's template (Kimi-K2-Thinking's format): the model reasons before the call;
+    /// Claude Code (display omitted) returns the thinking block with only its signature, which carries the reasoning back.</param>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Claude_code_runs_the_models_bash_call_and_sends_its_output_back_as_tool_result(bool thinking)
     {
         using var claude = ClaudeCodeCli.Require();
         var tokenizer = Tokenizer.Create(TestVocabulary.Build());
-        var engine = new InferenceEngine(new ScriptedLanguageModel(tokenizer), tokenizer, new EngineOptions { ContextLength = 65536, MaxActiveSequences = 2 });
-        using var backend = new EngineChatBackend(engine, tokenizer, new ChatFormatter(KimiChatTemplate.Source, "[BOS]", "<|im_end|>"), "kimi-scripted");
+        var model = new ScriptedLanguageModel(tokenizer);
+        var engine = new InferenceEngine(model, tokenizer, new EngineOptions { ContextLength = 65536, MaxActiveSequences = 2 });
+        var template = thinking ? ThinkingEngineServerFixture.Template : KimiChatTemplate.Source;
+        using var backend = new EngineChatBackend(engine, tokenizer, new ChatFormatter(template, "[BOS]", "<|im_end|>"), "kimi-scripted");
         await using var server = await RecordingServer.StartAsync(backend, new ServerOptions { Port = 0, ApiKey = "sk-loop" });
 
-        var result = await claude.PrintAsync(server.BaseAddress, "sk-loop", "Please run: echo kimi-ok",
-            ["--allowedTools", "Bash(echo:*)"], TimeSpan.FromMinutes(3));
+        var prompt = thinking ? "Please think, then run echo kimi-ok" : "Please run: echo kimi-ok";
+        var result = await claude.PrintAsync(server.BaseAddress, "sk-loop", prompt, ["--allowedTools", "Bash(echo:*)"], TimeSpan.FromMinutes(3));
 
         Assert.False(result.IsError, result.ToString());
         Assert.Equal("The command printed kimi-ok.", result.Result);
@@ -70,6 +76,14 @@ public sealed class ClaudeCodeEndToEndTests
         Assert.Equal(toolUse.GetProperty("id").GetString(), toolResult.GetProperty("tool_use_id").GetString());
         Assert.False(toolResult.TryGetProperty("is_error", out var isError) && isError.GetBoolean());
         Assert.Equal("kimi-ok", ToolResultText(toolResult).Trim()); // "echo " gone: the shell ran it
+
+        if (thinking)
+        {
+            var block = messages[^2].GetProperty("content").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "thinking");
+            Assert.True(CarriedReasoning.TryDecode(block.GetProperty("signature").GetString(), out var carried));
+            Assert.Equal(ScriptedLanguageModel.ExecReasoning, carried);
+            Assert.Contains($"<think>{ScriptedLanguageModel.ExecReasoning}</think>", model.LastPrompt);
+        }
     }
 
     private static string ToolResultText(JsonElement toolResult)

@@ -21,6 +21,7 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
     public const string ExecScript = """Running it.<|tool_calls_section_begin|><|tool_call_begin|>functions.exec_command:0<|tool_call_argument_begin|>{"cmd": "echo kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
     public const string ExecReasoning = "The user wants kimi-ok printed.";
     public const string ThinkingExecScript = "<think>" + ExecReasoning + "</think>" + ExecScript;
+    public const string ThinkingBashScript = "<think>" + ExecReasoning + "</think>" + BashScript;
     public const string AnswerScript = "It is sunny in Paris.<|im_end|>";
     public const string GreetingScript = "Hello from the scripted model, nice to meet you.<|im_end|>";
     public const string BashScript = """<|tool_calls_section_begin|><|tool_call_begin|>functions.Bash:0<|tool_call_argument_begin|>{"command": "echo kimi-ok", "description": "Print kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
@@ -92,7 +93,7 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
             : lastUser.Contains("think about the weather", StringComparison.Ordinal) ? ThinkingToolScript
             : lastUser.Contains("forever", StringComparison.Ordinal) ? "and on " // cycled without an end
             : lastUser.Contains("weather", StringComparison.Ordinal) ? ToolScript
-            : lastUser.Contains("think, then run echo kimi-ok", StringComparison.Ordinal) ? ThinkingExecScript
+            : lastUser.Contains("think, then run echo kimi-ok", StringComparison.Ordinal) ? (claudeCode ? ThinkingBashScript : ThinkingExecScript)
             : lastUser.Contains("echo kimi-ok", StringComparison.Ordinal) ? (claudeCode ? BashScript : ExecScript)
             : GreetingScript;
         var ids = _tokenizer.Encode(script, parseSpecial: true);
