@@ -55,8 +55,9 @@ public sealed class ServerState(IChatBackend backend, ServerOptions options)
                 if (!await events.MoveNextAsync())
                     yield break;
             }
-            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is not BackendUnavailableException && _shutdown.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
+                // Cancelled by the shutdown, or the engine was disposed under the run (kimi serve stops both together).
                 throw new BackendUnavailableException("the server is shutting down");
             }
 
