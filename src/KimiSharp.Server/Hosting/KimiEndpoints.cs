@@ -44,6 +44,7 @@ public static class KimiEndpoints
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(backend);
         var state = new ServerState(backend, options ?? new ServerOptions());
+        app.Lifetime.ApplicationStopping.Register(state.BeginShutdown); // replies in flight end at once when the app stops
         var keyCheck = new ApiKeyCheck(state.Options.ApiKey);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ApiMiddleware>();
         app.UseWhen(context => IsKimiPath(context.Request.Path),
