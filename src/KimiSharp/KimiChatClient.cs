@@ -39,7 +39,7 @@ public sealed class KimiChatClient : IChatClient
     public KimiChatClient(string? modelPath, KimiChatClientOptions? options = null)
     {
         _options = options ?? new KimiChatClientOptions();
-        _model = LocalModel.Open(modelPath, _options.Threads, _options.Log ?? TextWriter.Null, exact: _options.Exact);
+        _model = LocalModel.Open(modelPath, _options.Threads, _options.Log ?? TextWriter.Null, exact: _options.Exact, kvType: _options.KvType);
         try
         {
             _engine = new InferenceEngine(_model.Model, _model.Tokenizer, _options.Engine);

@@ -17,6 +17,9 @@ public sealed record KimiChatClientOptions
     /// <summary>llama.cpp's exact summation order (slower; for comparisons).</summary>
     public bool Exact { get; init; }
 
+    /// <summary>Element type of the latent KV cache; null = the model's default (F16, F32 with <see cref="Exact"/>).</summary>
+    public KimiSharp.Models.DeepSeek2.KvCacheType? KvType { get; init; }
+
     /// <summary>Temperature when <see cref="Microsoft.Extensions.AI.ChatOptions.Temperature"/> is not set (Moonshot recommends 0.6).</summary>
     public float DefaultTemperature { get; init; } = 0.6f;
 
