@@ -247,6 +247,26 @@ public sealed class KimiChatClientTests(DemoChatClientFixture fixture)
     }
 
     [Fact]
+    public async Task Concurrent_calls_are_batched_into_shared_engine_steps()
+    {
+        // Each answer must be 200+ characters, so none ends before its 12-token limit; the calls are submitted before any is read.
+        var options = new ChatOptions
+        {
+            Temperature = 1, MaxOutputTokens = 12,
+            ResponseFormat = ChatResponseFormat.ForJsonSchema(JsonElement.Parse("""{"type":"string","minLength":200}"""), "long"),
+        };
+        var engine = fixture.Client.Engine;
+        long stepsBefore = engine.Stats.Steps;
+
+        var streams = Enumerable.Range(0, 4).Select(i => Client.GetStreamingResponseAsync($"Story {i}", options)).ToList();
+        var replies = await Task.WhenAll(streams.Select(s => s.ToChatResponseAsync()));
+
+        Assert.All(replies, r => Assert.Equal(12, r.Usage!.OutputTokenCount));
+        long steps = engine.Stats.Steps - stepsBefore;
+        Assert.True(steps <= 2 * 12, $"{steps} engine steps for 4 × 12 tokens: the sequences did not share steps");
+    }
+
+    [Fact]
     public async Task Concurrent_calls_all_complete_on_the_one_engine()
     {
         var replies = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
