@@ -49,6 +49,11 @@ public static class Program
                 args.Length > 4 ? int.Parse(args[4]) : 3, args.Length > 5 ? int.Parse(args[5]) : 2);
             return;
         }
+        if (args.Length > 0 && args[0] == "moe")
+        {
+            MoeBench.Run(Enum.Parse<GgmlType>(args[1]), int.Parse(args[2]), args.Length > 3 ? int.Parse(args[3]) : 1);
+            return;
+        }
         if (args.Length > 0 && args[0] == "tiles")
         {
             TileBench.Run(args.Skip(1).ToArray());

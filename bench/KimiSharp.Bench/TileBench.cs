@@ -6,17 +6,17 @@ using KimiSharp.Quants.Tiles;
 namespace KimiSharp.Bench;
 
 /// <summary>
-/// `tiles TYPE…`: single-thread throughput (GMAC/s, best of many runs) of a 256-row × 2048-column weight matrix against
-/// 64 Q8_K activation rows: the codec's vec_dot per (row, token), its two-token kernel, and the tile kernels at 1, 4
+/// `tiles TYPE… [--rows R] [--cols C] [--tokens T]`: single-thread throughput (GMAC/s, best of many runs) of a weight
+/// matrix (default 256 rows × 2048 columns) against T (default 64) Q8_K activation rows: the codec's vec_dot per (row, token), its two-token kernel, and the tile kernels at 1, 4
 /// and 8 tokens per call (weights and activations stay in L2, so this is the compute side of a prefill product).
 /// </summary>
 internal static unsafe class TileBench
 {
-    private const int Rows = 256, Cols = 2048, Tokens = 64;
-
-    public static void Run(string[] typeNames)
+    public static void Run(string[] args)
     {
-        foreach (var t in typeNames.Select(Enum.Parse<GgmlType>))
+        int Arg(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
+        int Rows = Arg("--rows", 256), Cols = Arg("--cols", 2048), Tokens = Arg("--tokens", 64);
+        foreach (var t in args.TakeWhile(a => !a.StartsWith("--")).Select(Enum.Parse<GgmlType>))
         {
             var codec = QuantCodecs.GetCodec(t);
             var actType = codec.VecDotType;

@@ -67,7 +67,13 @@ internal static unsafe class Q4KTile
                 if (n > 6) s6 = Step(s6, lo, hi, scLo, scHi, a6 + o);
                 if (n > 7) s7 = Step(s7, lo, hi, scLo, scHi, a7 + o);
             }
-            var mins = Avx2.Shuffle(both, MinPairs).AsInt16();
+            // i16 lane i ← min byte 8 + i/2 (pairs of Q8_K group sums share a min); a constant, not a static field, so the
+            // JIT needs no class-initialization check (a call) in this method
+            var mins = Avx2.Shuffle(both, Vector256.Create(
+                unchecked((short)0x8008), unchecked((short)0x8008), unchecked((short)0x8009), unchecked((short)0x8009),
+                unchecked((short)0x800A), unchecked((short)0x800A), unchecked((short)0x800B), unchecked((short)0x800B),
+                unchecked((short)0x800C), unchecked((short)0x800C), unchecked((short)0x800D), unchecked((short)0x800D),
+                unchecked((short)0x800E), unchecked((short)0x800E), unchecked((short)0x800F), unchecked((short)0x800F)).AsByte()).AsInt16();
             var d = Vector256.Create(f16[*(ushort*)w]);
             var dmin = Vector256.Create(f16[*(ushort*)(w + 2)]);
             Finish(ref acc[0], s0, a0, mins, d, dmin);
@@ -82,13 +88,6 @@ internal static unsafe class Q4KTile
         for (int j = 0; j < n; j++)
             y[j] = SimdOps.HorizontalSum(acc[j]);
     }
-
-    /// <summary>i16 lane i ← min byte 8 + i/2 (pairs of Q8_K group sums share a min).</summary>
-    private static readonly Vector256<byte> MinPairs = Vector256.Create(
-        unchecked((short)0x8008), unchecked((short)0x8008), unchecked((short)0x8009), unchecked((short)0x8009),
-        unchecked((short)0x800A), unchecked((short)0x800A), unchecked((short)0x800B), unchecked((short)0x800B),
-        unchecked((short)0x800C), unchecked((short)0x800C), unchecked((short)0x800D), unchecked((short)0x800D),
-        unchecked((short)0x800E), unchecked((short)0x800E), unchecked((short)0x800F), unchecked((short)0x800F)).AsByte();
 
     /// <summary>s + sc_lo·Σ lo·q8[0..32) + sc_hi·Σ hi·q8[32..64) (q8 points at the chunk pair's activations).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
