@@ -162,6 +162,23 @@ public sealed class ThinkingModelTests(ThinkingEngineServerFixture fixture) : IC
         Assert.EndsWith("<|im_assistant|>assistant<|im_middle|>", fixture.Backend.Detokenize(thinking.Tokens));
     }
 
+    [Fact]
+    public async Task Thinking_disabled_still_lets_the_model_call_a_tool_at_once()
+    {
+        // The reply starts after the prefilled <think></think>, so the Enforcer must not wait for a reasoning end first.
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        using var response = await http.PostAsync("/v1/messages", new StringContent("""
+            {"model":"kimi-thinking","max_tokens":200,"thinking":{"type":"disabled"},
+             "tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}],
+             "messages":[{"role":"user","content":"What is the weather in Paris?"}]}
+            """, Encoding.UTF8, "application/json"));
+        var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(message.GetProperty("stop_reason").GetString() == "tool_use", message.ToString());
+        var call = message.GetProperty("content").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "tool_use");
+        Assert.Equal(("get_weather", "Paris"), (call.GetProperty("name").GetString(), call.GetProperty("input").GetProperty("city").GetString()));
+        Assert.DoesNotContain(message.GetProperty("content").EnumerateArray(), b => b.GetProperty("type").GetString() == "thinking");
+    }
+
     private async Task<List<JsonElement>> StreamEventsAsync(string thinking)
     {
         using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };

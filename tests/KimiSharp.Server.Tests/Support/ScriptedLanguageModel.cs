@@ -35,12 +35,14 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
 
     private readonly Tokenizer _tokenizer;
     private readonly int _generationStart;
+    private readonly int[] _emptyReasoning; // prefilled by "skip reasoning" (thinking disabled): the script starts after it
     private int _openSessions;
 
     public ScriptedLanguageModel(Tokenizer tokenizer)
     {
         _tokenizer = tokenizer;
         _generationStart = tokenizer.Encode("<|im_middle|>", parseSpecial: true).Single();
+        _emptyReasoning = tokenizer.Encode("<think></think>", parseSpecial: true);
     }
 
     public int VocabSize => _tokenizer.VocabSize;
@@ -82,6 +84,8 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
     private int Next(List<int> tokens)
     {
         int start = tokens.LastIndexOf(_generationStart) + 1;
+        if (tokens.Count - start >= _emptyReasoning.Length && tokens.GetRange(start, _emptyReasoning.Length).SequenceEqual(_emptyReasoning))
+            start += _emptyReasoning.Length;
         var prompt = _tokenizer.Decode(tokens.GetRange(0, start).ToArray());
         LastPrompt = prompt;
         var lastUser = prompt[(prompt.LastIndexOf("<|im_user|>", StringComparison.Ordinal) + 1)..];
