@@ -1,4 +1,3 @@
-using System.Text;
 using KimiSharp.Server.Backend;
 using KimiSharp.Server.Generation;
 using KimiSharp.Server.Hosting;
@@ -46,44 +45,17 @@ public static class AnthropicEndpoints
             return;
         }
 
+        var reply = await RunReply.CollectAsync(run);
         var blocks = new List<ContentBlock>();
-        var reasoning = new StringBuilder();
-        var text = new StringBuilder();
-        var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
-        RunFinished? finished = null;
-        await foreach (var item in run)
-        {
-            switch (item)
-            {
-                case ReasoningEvent thought:
-                    reasoning.Append(thought.Text);
-                    break;
-                case ContentEvent content:
-                    text.Append(content.Text);
-                    break;
-                case ToolStartEvent start:
-                    calls[start.Index] = (start.ClientId, start.Name, new StringBuilder());
-                    break;
-                case ToolArgumentsEvent arguments when calls.TryGetValue(arguments.Index, out var call):
-                    call.Arguments.Append(arguments.Fragment);
-                    break;
-                case ToolDiscardedEvent discarded:
-                    calls.Remove(discarded.Index);
-                    break;
-                case RunFinished end:
-                    finished = end;
-                    break;
-            }
-        }
-
-        if (reasoning.Length > 0)
-            blocks.Add(new ThinkingBlock(plan.OmitThinking ? "" : reasoning.ToString(), CarriedReasoning.Encode(reasoning.ToString())));
-        if (text.Length > 0)
-            blocks.Add(new TextBlock(text.ToString()));
-        foreach (var call in calls.Values)
-            blocks.Add(new ToolUseBlock(call.Id, call.Name, AnthropicMapping.ToolInput(call.Arguments.ToString())));
+        if (reply.Reasoning.Length > 0)
+            blocks.Add(new ThinkingBlock(plan.OmitThinking ? "" : reply.Reasoning, CarriedReasoning.Encode(reply.Reasoning)));
+        if (reply.Content.Length > 0)
+            blocks.Add(new TextBlock(reply.Content));
+        foreach (var call in reply.ToolCalls)
+            blocks.Add(new ToolUseBlock(call.Id, call.Name, ToolArguments.AsObject(call.Arguments)));
+        var finished = reply.Finished;
         var response = new MessageResponse("msg_" + RandomIds.Alphanumeric(24), request.Model!, blocks,
-            AnthropicMapping.StopReason(finished!.Reason), finished.StopSequence, new AnthropicUsage(finished.PromptTokens - finished.Timings.CachedTokens, finished.CompletionTokens, finished.Timings.CachedTokens));
+            AnthropicMapping.StopReason(finished.Reason), finished.StopSequence, new AnthropicUsage(finished.PromptTokens - finished.Timings.CachedTokens, finished.CompletionTokens, finished.Timings.CachedTokens));
         await context.Response.WriteAsJsonAsync(response, AnthropicJsonContext.Default.MessageResponse, contentType: "application/json", context.RequestAborted);
     }
 }

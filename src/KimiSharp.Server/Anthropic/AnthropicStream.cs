@@ -56,7 +56,7 @@ public static class AnthropicStream
                         await Send(new ContentBlockDeltaEvent(index, new TextDeltaBody(text.Text)), "content_block_delta");
                         break;
                     case ToolStartEvent tool:
-                        await OpenAsync(Block.Tool, new ToolUseBlock(tool.ClientId, tool.Name, AnthropicMapping.ToolInput("")));
+                        await OpenAsync(Block.Tool, new ToolUseBlock(tool.ClientId, tool.Name, ToolArguments.AsObject("")));
                         break;
                     case ToolArgumentsEvent arguments when open == Block.Tool:
                         await Send(new ContentBlockDeltaEvent(index, new InputJsonDeltaBody(arguments.Fragment)), "content_block_delta");

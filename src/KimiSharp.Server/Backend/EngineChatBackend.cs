@@ -52,7 +52,10 @@ public sealed class EngineChatBackend : IChatBackend, IEngineStatsSource, IDispo
             _enforcement = _enforcement with { ReasoningEnd = ReasoningParser.Close };
         if (_enforcement.Enabled)
             _enforcer = new Lazy<Enforcer>(() => new Enforcer(GrammarVocabulary.FromTokenizer(tokenizer), _enforcement.Log));
-        Model = new ModelDescription(modelId, engine.ContextLength, tokenizer.VocabSize, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Model = new ModelDescription(modelId, engine.ContextLength, tokenizer.VocabSize, DateTimeOffset.UtcNow.ToUnixTimeSeconds())
+        {
+            Facts = engine.Model is KimiSharp.Models.DeepSeek2.DeepSeek2Model model ? ModelFacts.FromGguf(model.File) : null,
+        };
     }
 
     /// <summary>

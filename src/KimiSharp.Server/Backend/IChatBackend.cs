@@ -60,4 +60,8 @@ public enum BackendState
 
 /// <param name="Id">The name clients use in the <c>model</c> field (the --alias or the file name).</param>
 /// <param name="ContextLength">Tokens one sequence may hold (prompt plus generated).</param>
-public sealed record ModelDescription(string Id, int ContextLength, int VocabSize, long CreatedUnixSeconds, string OwnedBy = "kimisharp");
+public sealed record ModelDescription(string Id, int ContextLength, int VocabSize, long CreatedUnixSeconds, string OwnedBy = "kimisharp")
+{
+    /// <summary>What the model file says about itself (architecture, size, quantization, metadata), or null when there is no file.</summary>
+    public ModelFacts? Facts { get; init; }
+}

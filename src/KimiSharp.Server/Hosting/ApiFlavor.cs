@@ -5,11 +5,14 @@ public enum ApiFlavor
 {
     OpenAi,
     Anthropic,
+    Ollama,
 }
 
 public static class ApiFlavors
 {
-    /// <summary>/v1/messages… speaks Anthropic; everything else OpenAI (as llama-server does).</summary>
+    /// <summary>/v1/messages… speaks Anthropic, /api/… Ollama; everything else OpenAI (as llama-server does).</summary>
     public static ApiFlavor ForPath(PathString path) =>
-        path.StartsWithSegments("/v1/messages", StringComparison.OrdinalIgnoreCase) ? ApiFlavor.Anthropic : ApiFlavor.OpenAi;
+        path.StartsWithSegments("/v1/messages", StringComparison.OrdinalIgnoreCase) ? ApiFlavor.Anthropic
+        : path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) ? ApiFlavor.Ollama
+        : ApiFlavor.OpenAi;
 }

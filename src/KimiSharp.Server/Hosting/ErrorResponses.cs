@@ -1,4 +1,5 @@
 using KimiSharp.Server.Anthropic;
+using KimiSharp.Server.Ollama;
 using KimiSharp.Server.OpenAi;
 
 namespace KimiSharp.Server.Hosting;
@@ -13,10 +14,16 @@ public static class ErrorResponses
         response.ContentType = "application/json";
         if (error.Kind == ApiErrorKind.RateLimited || error.Kind == ApiErrorKind.Unavailable)
             response.Headers.RetryAfter = "1";
-        return flavor == ApiFlavor.Anthropic
-            ? response.WriteAsJsonAsync(ToAnthropic(error), AnthropicJsonContext.Default.AnthropicErrorBody, contentType: "application/json", context.RequestAborted)
-            : response.WriteAsJsonAsync(ToOpenAi(error), OpenAiJsonContext.Default.OpenAiErrorBody, contentType: "application/json", context.RequestAborted);
+        return flavor switch
+        {
+            ApiFlavor.Anthropic => response.WriteAsJsonAsync(ToAnthropic(error), AnthropicJsonContext.Default.AnthropicErrorBody, contentType: "application/json", context.RequestAborted),
+            ApiFlavor.Ollama => response.WriteAsJsonAsync(ToOllama(error), OllamaJsonContext.Default.OllamaErrorBody, contentType: "application/json", context.RequestAborted),
+            _ => response.WriteAsJsonAsync(ToOpenAi(error), OpenAiJsonContext.Default.OpenAiErrorBody, contentType: "application/json", context.RequestAborted),
+        };
     }
+
+    /// <summary>Ollama's errors are <c>{"error": "message"}</c>; the status code says the kind.</summary>
+    public static OllamaErrorBody ToOllama(ApiException error) => new(error.Message);
 
     public static OpenAiErrorBody ToOpenAi(ApiException error) => new(new OpenAiError(
         error.Message,

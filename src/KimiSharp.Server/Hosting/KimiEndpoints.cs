@@ -1,5 +1,6 @@
 using KimiSharp.Server.Anthropic;
 using KimiSharp.Server.Backend;
+using KimiSharp.Server.Ollama;
 using KimiSharp.Server.OpenAi;
 using KimiSharp.Server.OpenAi.Responses;
 using KimiSharp.Server.Utility;
@@ -15,7 +16,7 @@ namespace KimiSharp.Server.Hosting;
 /// <code>
 /// var app = WebApplication.CreateBuilder(args).Build();
 /// using var kimi = new KimiChatClient(modelPath);   // null: the demo model
-/// app.MapKimi(kimi);                                // /v1/chat/completions, /v1/responses, /v1/messages, /v1/models, /health …
+/// app.MapKimi(kimi);                                // /v1/chat/completions, /v1/responses, /v1/messages, /v1/models, /api/chat (Ollama), /health …
 /// app.Run();
 /// </code>
 /// The routes run on the client's engine, so HTTP requests and in-process <see cref="KimiChatClient"/> calls are
@@ -25,7 +26,7 @@ namespace KimiSharp.Server.Hosting;
 public static class KimiEndpoints
 {
     /// <summary>Path prefixes of Kimi's routes: the API layer handles requests under them.</summary>
-    public static IReadOnlyList<string> PathPrefixes { get; } = ["/v1", "/health", "/metrics", "/tokenize", "/detokenize"];
+    public static IReadOnlyList<string> PathPrefixes { get; } = ["/v1", "/api", "/health", "/metrics", "/tokenize", "/detokenize"];
 
     /// <summary>Maps the HTTP APIs over <paramref name="client"/>'s model and engine (the client keeps owning them).</summary>
     public static ServerState MapKimi(this WebApplication app, KimiChatClient client, ServerOptions? options = null, EnforcementOptions? enforcement = null)
@@ -61,6 +62,7 @@ public static class KimiEndpoints
         group.MapOpenAi();
         group.MapResponses();
         group.MapAnthropic();
+        group.MapOllama();
     }
 
     private static bool IsKimiPath(PathString path)

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace KimiSharp.Server.Hosting;
 
 /// <summary>
-/// The HTTP server: Kestrel with the OpenAI, Anthropic and utility routes over one <see cref="IChatBackend"/>
+/// The HTTP server: Kestrel with the OpenAI, Anthropic, Ollama and utility routes over one <see cref="IChatBackend"/>
 /// (the routes of <see cref="KimiEndpoints"/>, with the API layer over every path).
 /// <code>
 /// await using var server = await KimiServer.StartAsync(backend, new ServerOptions { Port = 0 });

@@ -23,14 +23,20 @@ public sealed class ServerSentEvents
 
     public static async Task<ServerSentEvents> StartAsync(HttpContext context)
     {
+        await StartStreamingAsync(context, "text/event-stream; charset=utf-8");
+        return new ServerSentEvents(context.Response, context.RequestAborted);
+    }
+
+    /// <summary>Sends a 200 with <paramref name="contentType"/> at once, unbuffered and uncached, for a body written piece by piece.</summary>
+    internal static async Task StartStreamingAsync(HttpContext context, string contentType)
+    {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream; charset=utf-8";
+        response.ContentType = contentType;
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         await response.StartAsync(context.RequestAborted);
-        return new ServerSentEvents(response, context.RequestAborted);
     }
 
     public Task WriteAsync<T>(T value, JsonTypeInfo<T> typeInfo, string? eventName = null) =>

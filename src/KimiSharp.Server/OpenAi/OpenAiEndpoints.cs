@@ -47,44 +47,14 @@ public static class OpenAiEndpoints
 
     private static async Task<ChatCompletionResponse> AggregateAsync(IAsyncEnumerable<RunEvent> run, string model, bool logprobs)
     {
-        var content = new StringBuilder();
-        var reasoning = new StringBuilder();
-        var logprobContent = logprobs ? new List<LogprobContent>() : null;
-        var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
-        RunFinished? finished = null;
-        await foreach (var item in run)
-        {
-            switch (item)
-            {
-                case ReasoningEvent thought:
-                    reasoning.Append(thought.Text);
-                    break;
-                case ContentEvent text:
-                    content.Append(text.Text);
-                    if (text.Logprobs is not null)
-                        logprobContent?.AddRange(text.Logprobs.Select(OpenAiMapping.Logprob));
-                    break;
-                case ToolStartEvent start:
-                    calls[start.Index] = (start.ClientId, start.Name, new StringBuilder());
-                    break;
-                case ToolArgumentsEvent arguments when calls.TryGetValue(arguments.Index, out var call):
-                    call.Arguments.Append(arguments.Fragment);
-                    break;
-                case ToolDiscardedEvent discarded:
-                    calls.Remove(discarded.Index);
-                    break;
-                case RunFinished end:
-                    finished = end;
-                    break;
-            }
-        }
-
-        var done = finished!;
-        var toolCalls = calls.Count == 0
+        var reply = await RunReply.CollectAsync(run, logprobs);
+        var done = reply.Finished;
+        var toolCalls = reply.ToolCalls.Count == 0
             ? null
-            : calls.Values.Select(c => new ToolCallOut(c.Id, new FunctionOut(c.Name, c.Arguments.ToString()))).ToList();
-        var message = new ChatResponseMessage("assistant", content.Length == 0 && toolCalls is not null ? null : content.ToString(), toolCalls,
-            reasoning.Length == 0 ? null : reasoning.ToString());
+            : reply.ToolCalls.Select(c => new ToolCallOut(c.Id, new FunctionOut(c.Name, c.Arguments))).ToList();
+        var message = new ChatResponseMessage("assistant", reply.Content.Length == 0 && toolCalls is not null ? null : reply.Content, toolCalls,
+            reply.Reasoning.Length == 0 ? null : reply.Reasoning);
+        var logprobContent = reply.Logprobs?.Select(OpenAiMapping.Logprob).ToList();
         return new ChatCompletionResponse(
             "chatcmpl-" + RandomIds.Alphanumeric(24),
             ServerState.UnixNow(),

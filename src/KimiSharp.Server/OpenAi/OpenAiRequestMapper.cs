@@ -59,19 +59,20 @@ public static class OpenAiRequestMapper
     }
 
     /// <summary>Sampling settings shared by chat and text completions.</summary>
+    /// <param name="paramPrefix">Put before each field name in errors ("options." for Ollama's options object).</param>
     public static GenerationOptions SamplingOptions(ServerOptions server, ModelDescription model, double? temperature, double? topP, int? topK,
-        double? minP, double? presencePenalty, double? frequencyPenalty, long? seed, Dictionary<string, double>? logitBias)
+        double? minP, double? presencePenalty, double? frequencyPenalty, long? seed, Dictionary<string, double>? logitBias, string paramPrefix = "")
     {
         if (topK is < 0)
-            throw ApiException.Invalid("top_k", $"must be 0 (off) or positive, got {topK}");
+            throw ApiException.Invalid(paramPrefix + "top_k", $"must be 0 (off) or positive, got {topK}");
         return new GenerationOptions
         {
-            Temperature = (float)JsonFields.InRange(temperature, "temperature", 0, 2, server.DefaultTemperature),
-            TopP = (float)JsonFields.InRange(topP, "top_p", 0, 1, 1),
+            Temperature = (float)JsonFields.InRange(temperature, paramPrefix + "temperature", 0, 2, server.DefaultTemperature),
+            TopP = (float)JsonFields.InRange(topP, paramPrefix + "top_p", 0, 1, 1),
             TopK = topK ?? 0,
-            MinP = (float)JsonFields.InRange(minP, "min_p", 0, 1, server.DefaultMinP),
-            PresencePenalty = (float)JsonFields.InRange(presencePenalty, "presence_penalty", -2, 2, 0),
-            FrequencyPenalty = (float)JsonFields.InRange(frequencyPenalty, "frequency_penalty", -2, 2, 0),
+            MinP = (float)JsonFields.InRange(minP, paramPrefix + "min_p", 0, 1, server.DefaultMinP),
+            PresencePenalty = (float)JsonFields.InRange(presencePenalty, paramPrefix + "presence_penalty", -2, 2, 0),
+            FrequencyPenalty = (float)JsonFields.InRange(frequencyPenalty, paramPrefix + "frequency_penalty", -2, 2, 0),
             Seed = seed,
             LogitBias = MapLogitBias(logitBias, model.VocabSize),
         };
@@ -223,7 +224,8 @@ public static class OpenAiRequestMapper
         return result;
     }
 
-    private static List<PromptTool>? MapTools(List<ToolDto?>? tools)
+    /// <summary>Function tools as OpenAI (and Ollama) declare them; errors name <c>tools[i].…</c>.</summary>
+    public static List<PromptTool>? MapTools(List<ToolDto?>? tools)
     {
         if (tools is null || tools.Count == 0)
             return null;

@@ -12,7 +12,7 @@ namespace KimiSharp.Server.Tests.Support;
 /// declared (Claude Code), exec_command otherwise (Codex; "think, then run echo kimi-ok": after reasoning); "## Return of" → an answer using the result
 /// (<see cref="BashAnswerScript"/> for Claude Code's kimi-ok); "specials" → text with control tokens among it;
 /// "think step" → reasoning in &lt;think&gt; tags, then an answer; "think about the weather" → reasoning, then a
-/// get_weather call;
+/// get_weather call; "as JSON" → a JSON object;
 /// "forever" → never ends; anything else → a short greeting.
 /// </summary>
 internal sealed class ScriptedLanguageModel : ILanguageModel
@@ -23,6 +23,7 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
     public const string ThinkingExecScript = "<think>" + ExecReasoning + "</think>" + ExecScript;
     public const string ThinkingBashScript = "<think>" + ExecReasoning + "</think>" + BashScript;
     public const string AnswerScript = "It is sunny in Paris.<|im_end|>";
+    public const string JsonScript = """{"city": "Paris", "sunny": true}<|im_end|>""";
     public const string GreetingScript = "Hello from the scripted model, nice to meet you.<|im_end|>";
     public const string BashScript = """<|tool_calls_section_begin|><|tool_call_begin|>functions.Bash:0<|tool_call_argument_begin|>{"command": "echo kimi-ok", "description": "Print kimi-ok"}<|tool_call_end|><|tool_calls_section_end|><|im_end|>""";
     public const string BashAnswerScript = "The command printed kimi-ok.<|im_end|>";
@@ -99,6 +100,7 @@ internal sealed class ScriptedLanguageModel : ILanguageModel
             : lastUser.Contains("weather", StringComparison.Ordinal) ? ToolScript
             : lastUser.Contains("think, then run echo kimi-ok", StringComparison.Ordinal) ? (claudeCode ? ThinkingBashScript : ThinkingExecScript)
             : lastUser.Contains("echo kimi-ok", StringComparison.Ordinal) ? (claudeCode ? BashScript : ExecScript)
+            : lastUser.Contains("as JSON", StringComparison.Ordinal) ? JsonScript
             : GreetingScript;
         var ids = _tokenizer.Encode(script, parseSpecial: true);
         int k = tokens.Count - start;
