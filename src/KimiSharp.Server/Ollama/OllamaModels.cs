@@ -68,7 +68,7 @@ public static class OllamaModels
             facts?.ChatTemplate ?? "",
             Details(model),
             info,
-            ["completion", "tools"],
+            KimiSharp.Grammar.ChatConstraints.ReasoningEndOf(facts?.ChatTemplate) is null ? ["completion", "tools"] : ["completion", "tools", "thinking"],
             Time(ModifiedAt(model)));
     }
 

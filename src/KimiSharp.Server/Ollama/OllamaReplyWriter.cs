@@ -24,6 +24,8 @@ public sealed class OllamaReplyWriter(string model, bool chat, Stopwatch clock)
         {
             await foreach (var item in run)
             {
+                if (item is ReasoningEvent { Text.Length: > 0 } thought)
+                    await lines.WriteAsync(WithThinking(Empty(model, chat), thought.Text), info);
                 if (item is ContentEvent { Text.Length: > 0 } text)
                     await lines.WriteAsync(Text(model, chat, text.Text), info);
                 if (chat && calls.Push(item) is { Count: > 0 } completed)
@@ -43,8 +45,14 @@ public sealed class OllamaReplyWriter(string model, bool chat, Stopwatch clock)
     {
         var reply = await RunReply.CollectAsync(run);
         var whole = chat && reply.ToolCalls.Count > 0 ? Calls(reply.ToolCalls, reply.Content) : Text(model, chat, reply.Content);
+        if (reply.Reasoning.Length > 0)
+            whole = WithThinking(whole, reply.Reasoning);
         await context.Response.WriteAsJsonAsync(Final(whole, reply.Finished), OllamaJsonContext.Default.OllamaReply, contentType: "application/json", context.RequestAborted);
     }
+
+    private static OllamaReply WithThinking(OllamaReply reply, string thinking) => reply.Message is { } message
+        ? reply with { Message = message with { Thinking = thinking } }
+        : reply with { Thinking = thinking };
 
     private static OllamaReply Text(string model, bool chat, string text) => chat
         ? new OllamaReply(model, Now(), Done: false) { Message = new OllamaMessageOut("assistant", text) }

@@ -30,16 +30,16 @@ public static class OllamaRequestMapper
 
     public static OllamaPlan MapChat(OllamaChatRequest request, ServerOptions server, ModelDescription model)
     {
-        CheckThink(request.Think);
+        bool skipReasoning = SkipReasoning(request.Think);
         var tools = OpenAiRequestMapper.MapTools(request.Tools?.Select(t => t is { Type: null } ? t with { Type = "function" } : t).ToList());
         var messages = MapMessages(request.Messages ?? []);
         var (options, stops, numCtx) = Options(request.Options, request.Format, server, model);
-        return new OllamaPlan(new ChatPromptRequest(messages, tools, ToolChoice.Auto), null, options, stops, request.Stream != false, numCtx);
+        return new OllamaPlan(new ChatPromptRequest(messages, tools, ToolChoice.Auto, skipReasoning), null, options, stops, request.Stream != false, numCtx);
     }
 
     public static OllamaPlan MapGenerate(OllamaGenerateRequest request, ServerOptions server, ModelDescription model)
     {
-        CheckThink(request.Think);
+        bool skipReasoning = SkipReasoning(request.Think);
         if (!string.IsNullOrEmpty(request.Suffix))
             throw ApiException.Invalid("suffix", "fill-in-the-middle is not supported by this model");
         if (request.Images is { Count: > 0 })
@@ -58,7 +58,7 @@ public static class OllamaRequestMapper
         if (!string.IsNullOrEmpty(request.System))
             messages.Add(new PromptMessage("system", request.System));
         messages.Add(new PromptMessage("user", prompt));
-        return new OllamaPlan(new ChatPromptRequest(messages, null, ToolChoice.Auto), null, options, stops, request.Stream != false, numCtx);
+        return new OllamaPlan(new ChatPromptRequest(messages, null, ToolChoice.Auto, skipReasoning), null, options, stops, request.Stream != false, numCtx);
     }
 
     /// <summary>
@@ -102,13 +102,19 @@ public static class OllamaRequestMapper
         };
     }
 
-    /// <summary>think: true/false or "high"/"medium"/"low" is accepted (Kimi-K2 Instruct does not reason separately).</summary>
-    private static void CheckThink(JsonElement? think)
+    /// <summary>
+    /// think: true/false or "high"/"medium"/"low"; false turns a thinking model's reasoning off (its answer starts
+    /// after an empty reasoning block). Instruct models never reason, whatever it says.
+    /// </summary>
+    private static bool SkipReasoning(JsonElement? think)
     {
-        if (think is not { } value || value.ValueKind is JsonValueKind.Null or JsonValueKind.True or JsonValueKind.False)
-            return;
+        if (think is not { } value || value.ValueKind is JsonValueKind.Null or JsonValueKind.True)
+            return false;
+        if (value.ValueKind == JsonValueKind.False)
+            return true;
         if (value.ValueKind != JsonValueKind.String || JsonFields.String(value, "think") is not ("high" or "medium" or "low"))
             throw ApiException.Invalid("think", "must be true, false, \"high\", \"medium\" or \"low\"");
+        return false;
     }
 
     /// <summary>
@@ -141,7 +147,7 @@ public static class OllamaRequestMapper
                     var calls = MapToolCalls(message.ToolCalls, $"{path}.tool_calls", ref callCount);
                     if (calls is not null)
                         unanswered.AddRange(calls);
-                    result.Add(new PromptMessage("assistant", content, calls));
+                    result.Add(new PromptMessage("assistant", content, calls, Reasoning: string.IsNullOrEmpty(message.Thinking) ? null : message.Thinking));
                     break;
 
                 case "tool":

@@ -46,7 +46,7 @@ public sealed record OllamaMessageDto
     public string? Content { get; init; }
     public List<JsonElement>? Images { get; init; }
 
-    /// <summary>An earlier reply's reasoning; not sent back to the model (as Ollama's templates do).</summary>
+    /// <summary>An earlier reply's reasoning, given back to a thinking model's template.</summary>
     public string? Thinking { get; init; }
     public List<OllamaToolCallDto?>? ToolCalls { get; init; }
 

@@ -13,6 +13,9 @@ public sealed record OllamaReply(string Model, string CreatedAt, [property: Json
     public OllamaMessageOut? Message { get; init; }
     public string? Response { get; init; }
 
+    /// <summary>/api/generate: a thinking model's reasoning (chat replies carry it in <see cref="OllamaMessageOut.Thinking"/>).</summary>
+    public string? Thinking { get; init; }
+
     // Ollama's order: model, created_at, message/response, done, then the final statistics.
     [JsonPropertyOrder(2)]
     public string? DoneReason { get; init; }
@@ -30,7 +33,11 @@ public sealed record OllamaReply(string Model, string CreatedAt, [property: Json
     public long? EvalDuration { get; init; }
 }
 
-public sealed record OllamaMessageOut(string Role, string Content, IReadOnlyList<OllamaToolCallOut>? ToolCalls = null);
+public sealed record OllamaMessageOut(string Role, string Content, IReadOnlyList<OllamaToolCallOut>? ToolCalls = null)
+{
+    /// <summary>A thinking model's reasoning, apart from the answer.</summary>
+    public string? Thinking { get; init; }
+}
 
 public sealed record OllamaToolCallOut(string Id, OllamaFunctionOut Function);
 
