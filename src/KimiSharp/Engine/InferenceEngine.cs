@@ -30,6 +30,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();   // Dispose: ends the step in flight between two layers
+    private StepInFlight? _inFlight;                           // the step running now (loop writes, Cancel reads)
     private readonly Thread _loop;
     private readonly float[] _logits;
     private volatile bool _disposed;
@@ -190,9 +191,30 @@ public sealed class InferenceEngine : IDisposable
             throw new ContextOverflowException(prompt.Count, _contextLength);
     }
 
+    /// <summary>A step's sequences and the token that aborts it once every one of them is cancelled (nobody waits for it).</summary>
+    private sealed record StepInFlight(Sequence[] Sequences, CancellationTokenSource Abort)
+    {
+        public void AbortIfAllCancelled()
+        {
+            foreach (var s in Sequences)
+                if (!s.CancelRequested) return;
+            try
+            {
+                Abort.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The step ended meanwhile.
+            }
+        }
+    }
+
     private void Cancel(Sequence sequence)
     {
-        if (sequence.RequestCancel())
+        bool waiting = sequence.RequestCancel();   // a full fence after the flag: see the step published before it
+        if (!waiting && Volatile.Read(ref _inFlight) is { } step && Array.IndexOf(step.Sequences, sequence) >= 0)
+            step.AbortIfAllCancelled();   // every sequence of the step in flight is cancelled: it ends within a layer
+        if (waiting)
         {
             // It was still waiting: finish it here, the loop will skip it.
             lock (_lock) _waiting.Remove(sequence);
@@ -341,13 +363,21 @@ public sealed class InferenceEngine : IDisposable
             }
         }
 
+        var inStep = new Sequence[plan.Count];
+        for (int i = 0; i < inStep.Length; i++) inStep[i] = plan.Sequence(i);
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var inFlight = new StepInFlight(inStep, abort);
+        Interlocked.Exchange(ref _inFlight, inFlight);   // a full fence: a cancel either sees this step or is seen below
         try
         {
-            _runner.Run(tokens, segments.AsSpan(0, plan.Count), _logits.AsSpan(0, rows * _model.VocabSize), _stop.Token);
+            inFlight.AbortIfAllCancelled();
+            _runner.Run(tokens, segments.AsSpan(0, plan.Count), _logits.AsSpan(0, rows * _model.VocabSize), abort.Token);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
-            return;   // the engine is stopping: Shutdown ends every sequence
+            // The engine is stopping (Shutdown ends every sequence), or every sequence of the step was cancelled (the next
+            // EndCancelled ends them): the step did not happen, so a long prompt chunk nobody waits for stops within a layer.
+            return;
         }
         catch (Exception e)
         {
@@ -362,6 +392,10 @@ public sealed class InferenceEngine : IDisposable
                 s.Events.Writer.TryComplete(e);
             }
             return;
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _inFlight, null);
         }
         Interlocked.Increment(ref _steps);
         Interlocked.Add(ref _stepTokens, tokens.Length);

@@ -152,7 +152,7 @@ public class InferenceEngineTests
     }
 
     [Fact]
-    public async Task Cancelling_a_running_generation_stops_it_at_the_next_step_and_frees_the_cache()
+    public async Task Cancelling_a_running_generation_ends_its_step_in_flight_and_frees_the_cache()
     {
         var model = Answering();
         model.Gate = new SemaphoreSlim(0);
@@ -164,14 +164,39 @@ public class InferenceEngineTests
             await model.Entered.WaitAsync();
             model.Gate.Release();
         }
-        await model.Entered.WaitAsync(); // the loop is inside its 4th forward call
-        cts.Cancel();
-        int callsAtCancel = model.ForwardCalls;
-        model.Gate.Release(1000);
+        await model.Entered.WaitAsync(); // the loop is inside its 4th forward call, held there (as in a long prompt chunk)
+        cts.Cancel();                    // its only sequence is cancelled: the step ends without being released
         var (_, _, finish) = await Collect(reader.ReadAllAsync());
         Assert.Equal(FinishReason.Cancelled, finish.Reason);
-        Assert.Equal(callsAtCancel, model.ForwardCalls);
-        Assert.Equal(4, finish.Usage.CompletionTokens);
+        Assert.Equal(4, model.ForwardCalls);
+        Assert.Equal(3, finish.Usage.CompletionTokens);   // the aborted step sampled nothing
+        Assert.Equal(0, engine.Stats.KvBlocksSequences);
+        model.Gate.Release(1000);
+    }
+
+    [Fact]
+    public async Task Cancelling_one_of_two_sequences_in_a_step_leaves_the_step_and_the_other_answer_alone()
+    {
+        var model = Answering(B, X, B, Eos);
+        model.Gate = new SemaphoreSlim(0);
+        using var engine = new InferenceEngine(model, Vocab, new EngineOptions { MaxActiveSequences = 2, PrefixCaching = false });
+        using var cts = new CancellationTokenSource();
+        var kept = engine.Submit(Greedy());
+        var cancelled = engine.Submit(Greedy(), cts.Token);
+        await model.Entered.WaitAsync();
+        model.Gate.Release();
+        await model.Entered.WaitAsync();
+        while (model.Steps[^1].Segments.Count < 2)   // until a step holds both sequences (the second may start a step later)
+        {
+            model.Gate.Release();
+            await model.Entered.WaitAsync();
+        }
+        cts.Cancel();   // held inside a step with both: the kept one still waits for it, so it runs to its end
+        model.Gate.Release(1000);
+        for (int i = 0; i < 1000; i++) model.Entered.Release();
+        Assert.Equal(FinishReason.Cancelled, (await Collect(cancelled.ReadAllAsync())).Finish.Reason);
+        var (_, text, finish) = await Collect(kept.ReadAllAsync());
+        Assert.Equal(("bxb", FinishReason.Stop), (text, finish.Reason));
         Assert.Equal(0, engine.Stats.KvBlocksSequences);
     }
 
