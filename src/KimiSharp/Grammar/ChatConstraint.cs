@@ -40,7 +40,8 @@ public sealed record ChatConstraintOptions
 }
 
 /// <summary>
-/// Kimi's reply format enforced token by token: optional reasoning (free until its end marker), then content
+/// Kimi's reply format enforced token by token: optional reasoning (free until its end marker, or until a tool-call
+/// section opens inside it), then content
 /// (free text, or the response format's grammar), then optionally one tool-call section:
 /// <c>&lt;|tool_calls_section_begin|&gt;</c> ( <c>&lt;|tool_call_begin|&gt;functions.NAME:IDX&lt;|tool_call_argument_begin|&gt;ARGS&lt;|tool_call_end|&gt;</c> )+
 /// <c>&lt;|tool_calls_section_end|&gt;</c>, with NAME a declared tool, IDX the next global index and ARGS valid
@@ -55,6 +56,7 @@ public sealed class ChatConstraint : MaskedConstraint
     private readonly Dictionary<string, CompiledGrammar> _tools = new(StringComparer.Ordinal);
     private readonly string[] _names;
     private readonly int[] _bannedInText;
+    private readonly int[] _bannedInReasoning;
     private readonly int[] _endOfGeneration;
     private readonly bool _endAllowedInText;
     private readonly byte[]? _reasoningEnd;
@@ -89,6 +91,8 @@ public sealed class ChatConstraint : MaskedConstraint
             foreach (int marker in _format.Markers)
                 if (!(marker == _format.SectionBegin && options.ToolCalls == ToolCallMode.Auto)) banned.Add(marker);
         _bannedInText = banned.ToArray();
+        // A section may open inside the reasoning (Kimi-K2-Thinking calls tools mid-thought): that ends the reasoning.
+        _bannedInReasoning = options.ToolCalls == ToolCallMode.None ? _bannedInText : _bannedInText.Where(id => id != _format!.SectionBegin).ToArray();
         _endOfGeneration = vocabulary.EndOfGeneration.ToArray();
         _endAllowedInText = options.ToolCalls != ToolCallMode.Required && options.Content is null;
         if (options.ReasoningEnd is { Length: > 0 } end)
@@ -133,7 +137,7 @@ public sealed class ChatConstraint : MaskedConstraint
         switch (_phase)
         {
             case Phase.Reasoning or Phase.Content:
-                foreach (int id in _bannedInText) logits[id] = float.NegativeInfinity;
+                foreach (int id in _phase == Phase.Reasoning ? _bannedInReasoning : _bannedInText) logits[id] = float.NegativeInfinity;
                 if (!_endAllowedInText)
                     foreach (int eog in Vocabulary.EndOfGeneration) logits[eog] = float.NegativeInfinity;
                 return;
@@ -167,7 +171,12 @@ public sealed class ChatConstraint : MaskedConstraint
         switch (_phase)
         {
             case Phase.Reasoning:
-                RejectBanned(token);
+                if (Array.IndexOf(_bannedInReasoning, token) >= 0) throw TokenAdvance.NotAllowed(Vocabulary, token);
+                if (_options.ToolCalls != ToolCallMode.None && token == _format!.SectionBegin)
+                {
+                    _phase = Phase.Section;
+                    return;
+                }
                 Remember(bytes ?? System.Text.Encoding.UTF8.GetBytes(Vocabulary.Describe(token)));
                 if (EndsReasoning()) Start(AfterReasoning());
                 return;
