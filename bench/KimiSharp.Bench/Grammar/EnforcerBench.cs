@@ -115,16 +115,14 @@ public static class EnforcerBench
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
 
-    /// <summary>Tool schemas of Claude Code and Codex (fixtures) and a few of our own.</summary>
+    /// <summary>Every tool schema of the real agents' tool sets (<see cref="ToolSetFixtures"/>) and a few of our own.</summary>
     public static IEnumerable<(string Name, string Schema)> Schemas()
     {
-        string dir = Path.Combine(AppContext.BaseDirectory, "Grammar", "Fixtures");
-        using (var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "claude-code-tools.json"))))
-            foreach (var tool in doc.RootElement.EnumerateArray())
-                yield return ("claude-code/" + tool.GetProperty("name").GetString(), tool.GetProperty("input_schema").GetRawText());
-        using (var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "codex-tools.json"))))
-            foreach (var tool in doc.RootElement.EnumerateArray())
-                yield return ("codex/" + tool.GetProperty("name").GetString(), tool.GetProperty("parameters").GetRawText());
+        foreach (var (file, _) in ToolSetFixtures.All)
+        {
+            string set = Path.GetFileNameWithoutExtension(file).Replace("-tools", "").Replace("-responses-request", "");
+            foreach (var (name, schema) in ToolSetFixtures.Tools(file)) yield return (set + "/" + name, schema);
+        }
         foreach (var (name, schema) in Own) yield return ("own/" + name, schema);
     }
 
