@@ -6,7 +6,7 @@ using KimiSharp.Sampling;
 
 namespace KimiSharp.Tests.Grammar;
 
-/// <summary>Real agents' complete tool sets compile into argument grammars, every keyword enforced (none loosened).</summary>
+/// <summary>Real agents' complete tool sets compile into argument grammars, every keyword enforced (none loosened but a maxLength above 4096).</summary>
 public class ToolSetCompileTests
 {
     private static readonly EvaluationOptions Validation = new() { RequireFormatValidation = true, OutputFormat = OutputFormat.List };
@@ -44,7 +44,9 @@ public class ToolSetCompileTests
                 Assert.True(result.IsValid, $"{name}: {output}");
             }
         }
-        Assert.True(log.Count == 0, string.Join("\n", log));
+        // Only bounds too large to build are left out (Claude Code 2.1.328's Workflow script: maxLength 524288).
+        var loosened = log.Where(m => !m.Contains("is above 4096; not enforced", StringComparison.Ordinal)).ToList();
+        Assert.True(loosened.Count == 0, string.Join("\n", loosened));
     }
 
     [Fact]

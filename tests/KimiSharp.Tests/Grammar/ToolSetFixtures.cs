@@ -4,13 +4,15 @@ namespace KimiSharp.Tests.Grammar;
 
 /// <summary>
 /// Real agents' tool sets (Grammar/Fixtures beside the assembly), shared by the tests and `kimi-bench enforcer`:
-/// Claude Code's and Codex's tools arrays and the captured Codex 0.169.0 Responses request.
+/// the captured first request of Claude Code 2.1.328 and Codex 0.169.0's Responses request, and
+/// the tools arrays of earlier Claude Code and Codex versions.
 /// </summary>
 internal static class ToolSetFixtures
 {
     /// <summary>Fixture file → how many function tools it declares.</summary>
     public static readonly (string File, int Tools)[] All =
     [
+        ("claude-code-2.1.328-first-request.json", 12),
         ("claude-code-tools.json", 19),
         ("codex-tools.json", 8),
         ("codex-0.169.0-responses-request.json", 12),
