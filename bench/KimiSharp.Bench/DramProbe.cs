@@ -5,8 +5,8 @@ using KimiSharp.Tests.Quants;
 namespace KimiSharp.Bench;
 
 /// <summary>
-/// `dram TYPE…`: single-thread mat-vec over a ~116 MB matrix (weights streaming from DRAM): per-row VecDot, VecDotRows, and
-/// MatMul's default path (llama.cpp's repacked-kernel order where it repacks the type; activations quantized per call).
+/// `dram TYPE…`: single-thread mat-vec over a ~116 MB matrix (weights streaming from DRAM): per-row VecDot, VecDotRows, MatMul's
+/// default path (llama.cpp's repacked-kernel order where it repacks the type; activations quantized per call), and the fast path's mat-vec.
 /// </summary>
 internal static unsafe class DramProbe
 {
@@ -42,6 +42,7 @@ internal static unsafe class DramProbe
             ("VecDotRows", () => codec.VecDotRows(w.Pointer, rowBytes, a, cols, py, rows)),
             ("MatMul default", () => KimiSharp.Compute.MatMul.Multiply(new KimiSharp.Compute.QuantMatrix(w.Pointer, type, rows, cols), x, 1,
                 new Span<float>(py, rows), pool)),
+            ("MatVec fast", () => KimiSharp.Compute.MatMul.MatVec(type, codec, w.Pointer, rowBytes, rows, a, cols, py)),
         };
         var best = new double[kernels.Length];
         Array.Fill(best, double.MaxValue);

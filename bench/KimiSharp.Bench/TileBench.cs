@@ -49,6 +49,11 @@ internal static unsafe class TileBench
                         codec.VecDotRowsTwoTokens(w, wRow, ptrs[k], ptrs[k + 1], Cols, y + k * Rows, y + (k + 1) * Rows, Rows);
                 }),
             };
+            runs.Add(("matvec", () =>
+            {
+                for (int k = 0; k < Tokens; k++)
+                    KimiSharp.Compute.MatMul.MatVec(t, codec, w, wRow, Rows, ptrs[k], Cols, y + k * Rows);
+            }));
             if (t == GgmlType.Q4_K)
                 runs.Add(("gemv8", () =>
                 {

@@ -313,13 +313,26 @@ public static unsafe class MatMul
     }
 
     /// <summary>
-    /// One token against rows [0, rows) (the fast path's mat-vec): y[r] = W[r]·a. Q4_K and Q2_K run 8 rows per pass (8 weight
+    /// One token against rows [0, rows) (the fast path's mat-vec): y[r] = W[r]·a. Q4_K runs 4 rows per pass on AVX2 hosts
+    /// (<see cref="Q4KRows"/>); with AVX-512, Q4_K and Q2_K run 8 rows per pass (8 weight
     /// streams at once, which keeps more of the memory bus busy than one row after another); other types the codec's
     /// VecDotRows (several rows per pass where the codec has such a kernel).
     /// </summary>
     internal static void MatVec(GgmlType type, IQuantCodec codec, byte* w, long rowBytes, int rows, byte* a, int cols, float* y)
     {
         int r = 0;
+        if (type == GgmlType.Q4_K && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported && TileKernels.Available)
+        {
+            // AVX2: four rows per pass sharing the token's loads; the last rows one at a time through the tile kernel (same sums)
+            for (; r + 4 <= rows; r += 4)
+                Q4KRows.Run4(w + r * rowBytes, rowBytes, a, cols, y + r);
+            for (; r < rows; r++)
+            {
+                byte* act = a;
+                Q4KTile.Run(w + r * rowBytes, &act, 1, cols, y + r);
+            }
+            return;
+        }
         if (type is GgmlType.Q4_K or GgmlType.Q2_K && Simd.Best >= SimdLevel.Avx2)
             for (; r + 8 <= rows; r += 8)
                 if (type == GgmlType.Q4_K)

@@ -123,6 +123,43 @@ public unsafe class TileKernelTests
     }
 
     [Theory]
+    [InlineData("valid")]
+    [InlineData("random-bits")]
+    [InlineData("extreme-scales")]
+    public void Q4K_four_row_mat_vec_gives_the_tile_kernels_bits_per_row(string kind)
+    {
+        if (!TileKernels.TryGet(GgmlType.Q4_K, out var kernel)) return; // no AVX2: MatVec runs the codec's vec_dot
+        var w = Weights(GgmlType.Q4_K, kind, 12);
+        var a = Activations(out int aRow);
+        long wRow = GgmlTypes.Get(GgmlType.Q4_K).RowBytes(Cols);
+        var y = new float[Rows];
+        var tile = new float[1];
+        var codec = QuantCodecs.GetCodec(GgmlType.Q4_K);
+        fixed (byte* pw = w)
+        fixed (byte* pa = a)
+        fixed (float* py = y)
+        fixed (float* pt = tile)
+            for (int j = 0; j < Tokens; j++)
+            {
+                byte* act = pa + j * aRow;
+                Q4KRows.Run4(pw, wRow, act, Cols, py); // rows 0..3 in one pass
+                for (int r = 0; r < 4; r++)
+                {
+                    kernel.Run(pw + r * wRow, &act, 1, Cols, pt);
+                    Assert.True(tile[0].Equals(y[r]), $"{kind} token {j} row {r}: four-row {y[r]}, tile {tile[0]}");
+                }
+                // MatMul's fast mat-vec over 5 rows (one pass of 4 and one left over) agrees with the dequantized product
+                KimiSharp.Compute.MatMul.MatVec(GgmlType.Q4_K, codec, pw, wRow, Rows, act, Cols, py);
+                for (int r = 0; r < Rows; r++)
+                {
+                    float expected = codec.VecDot(pw + r * wRow, act, Cols);
+                    Assert.True(Math.Abs(y[r] - expected) <= 1e-4f * Math.Max(1f, Math.Abs(expected)) || (float.IsNaN(expected) && float.IsNaN(y[r])),
+                        $"{kind} token {j} row {r}: mat-vec {y[r]}, vec_dot {expected}");
+                }
+            }
+    }
+
+    [Theory]
     [InlineData(GgmlType.Q4_K)]
     [InlineData(GgmlType.Q6_K)]
     [InlineData(GgmlType.IQ2_XXS)]
