@@ -152,3 +152,45 @@ internal static unsafe class AttentionKernelProbe
         }
     }
 }
+
+/// <summary>
+/// `decode-stages MODEL DEPTH [STEPS]`: where a decode step's time goes after DEPTH tokens of context (default path,
+/// 2 threads): time between consecutive observed tensors summed over layers, mean per step.
+/// </summary>
+internal static class DecodeStageProbe
+{
+    public static void Run(string path, int depth, int steps)
+    {
+        using var model = DeepSeek2Model.Load(path, new ModelOptions(2));
+        var rng = new Random(1);
+        var logits = new float[model.VocabSize];
+        using var s = model.CreateSession(depth + steps + 1);
+        var prompt = Enumerable.Range(0, depth).Select(_ => rng.Next(model.VocabSize)).ToArray();
+        var watch = Stopwatch.StartNew();
+        s.Forward(prompt, logits);
+        Console.WriteLine($"prefill {depth} tokens: {watch.Elapsed.TotalSeconds:F1} s");
+        var totals = new Dictionary<string, double>();
+        long last = 0;
+        string lastName = "start";
+        model.Forward.Observer = (name, _) =>
+        {
+            long now = Stopwatch.GetTimestamp();
+            string key = lastName.Split('-')[0] + "→" + name.Split('-')[0];
+            totals[key] = totals.GetValueOrDefault(key) + Stopwatch.GetElapsedTime(last, now).TotalMilliseconds;
+            last = Stopwatch.GetTimestamp();
+            lastName = name;
+        };
+        double total = 0;
+        for (int i = 0; i < steps; i++)
+        {
+            lastName = "start";
+            last = Stopwatch.GetTimestamp();
+            long t0 = Stopwatch.GetTimestamp();
+            s.Forward([rng.Next(model.VocabSize)], logits);
+            total += Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Console.WriteLine($"{"TOTAL",-45} {total / steps,8:F2} ms");
+        foreach (var kv in totals.OrderByDescending(k => k.Value).Take(20))
+            Console.WriteLine($"{kv.Key,-45} {kv.Value / steps,8:F2} ms");
+    }
+}

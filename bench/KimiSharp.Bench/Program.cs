@@ -33,6 +33,11 @@ public static class Program
             AttentionKernelProbe.Run(args.Skip(1).ToArray());
             return;
         }
+        if (args.Length > 0 && args[0] == "decode-stages")
+        {
+            DecodeStageProbe.Run(args[1], int.Parse(args[2]), args.Length > 3 ? int.Parse(args[3]) : 8);
+            return;
+        }
         if (args.Length > 0 && args[0] == "dram")
         {
             foreach (var t in args.Skip(1)) DramProbe.Run(Enum.Parse<GgmlType>(t));

@@ -205,20 +205,33 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         if (Observer != null) Observe("Kcur", layer.Index, kva);
 
         // q_nope per head → q_abs = KB[h] · q_nope (latent space)             [H, T, R]
-        for (int hd = 0; hd < nh; hd++)
-            for (int i = 0; i < t; i++)
-                q.Slice((i * nh + hd) * dk, dn).CopyTo(new Span<float>(b.QNope + ((long)hd * t + i) * dn, dn));
-        for (int hd = 0; hd < nh; hd++)
-            Mul(layer.KB[hd], new Span<float>(b.QNope + (long)hd * t * dn, t * dn), t,
-                new Span<float>(b.QAbs + (long)hd * t * r, t * r), MatMulPath.PerHeadWeight | MatMulPath.PermutedActivations);
-        if (Observer != null) Observe("q_nope_absorbed", layer.Index, new Span<float>(b.QAbs, nh * t * r));
+        if (Exact)
+        {
+            for (int hd = 0; hd < nh; hd++)
+                for (int i = 0; i < t; i++)
+                    q.Slice((i * nh + hd) * dk, dn).CopyTo(new Span<float>(b.QNope + ((long)hd * t + i) * dn, dn));
+            for (int hd = 0; hd < nh; hd++)
+                Mul(layer.KB[hd], new Span<float>(b.QNope + (long)hd * t * dn, t * dn), t,
+                    new Span<float>(b.QAbs + (long)hd * t * r, t * r), MatMulPath.PerHeadWeight | MatMulPath.PermutedActivations);
+            if (Observer != null) Observe("q_nope_absorbed", layer.Index, new Span<float>(b.QAbs, nh * t * r));
+        }
+        else
+        {
+            // All heads in one product, read from q and written straight into QFull's latent part (no gather, no copy).
+            HeadProducts.Multiply(layer.KB[0], layer.KB.StrideBytes, nh, new HeadProducts.Operands
+            {
+                X = b.Q, XHead = dk, XToken = (long)nh * dk, Y = b.QFull, YHead = row, YToken = (long)nh * row, Tokens = t,
+            }, pool);
+            if (Observer != null) Observe("q_nope_absorbed", layer.Index, new Span<float>(b.QFull, t * nh * row)); // [T, H, R+Dr] here
+        }
 
         // Q[t, h] = [q_abs (R) | rope(q_pe) (Dr)]                            [T, H, R+Dr]
         for (int i = 0; i < t; i++)
             for (int hd = 0; hd < nh; hd++)
             {
                 var dst = new Span<float>(b.QFull + ((long)i * nh + hd) * row, row);
-                new Span<float>(b.QAbs + ((long)hd * t + i) * r, r).CopyTo(dst);
+                if (Exact)
+                    new Span<float>(b.QAbs + ((long)hd * t + i) * r, r).CopyTo(dst);
                 q.Slice((i * nh + hd) * dk + dn, dr).CopyTo(dst[r..]);
                 _rope.Rotate(dst[r..], Table(b.RopeCos, i, half), Table(b.RopeSin, i, half));
             }
@@ -234,13 +247,23 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         if (Observer != null) Observe("kqv", layer.Index, new Span<float>(b.OLat, nh * t * r));
 
         // o[h] = VB[h] · o_lat[h]                                             [H, T, Dv] → [T, H·Dv]
-        for (int hd = 0; hd < nh; hd++)
-            Mul(layer.VB[hd], new Span<float>(b.OLat + (long)hd * t * r, t * r), t,
-                new Span<float>(b.OHead + (long)hd * t * dv, t * dv), MatMulPath.PerHeadWeight);
-        for (int i = 0; i < t; i++)
+        if (Exact)
+        {
             for (int hd = 0; hd < nh; hd++)
-                new Span<float>(b.OHead + ((long)hd * t + i) * dv, dv)
-                    .CopyTo(new Span<float>(b.AttnOut + ((long)i * nh + hd) * dv, dv));
+                Mul(layer.VB[hd], new Span<float>(b.OLat + (long)hd * t * r, t * r), t,
+                    new Span<float>(b.OHead + (long)hd * t * dv, t * dv), MatMulPath.PerHeadWeight);
+            for (int i = 0; i < t; i++)
+                for (int hd = 0; hd < nh; hd++)
+                    new Span<float>(b.OHead + ((long)hd * t + i) * dv, dv)
+                        .CopyTo(new Span<float>(b.AttnOut + ((long)i * nh + hd) * dv, dv));
+        }
+        else
+        {
+            HeadProducts.Multiply(layer.VB[0], layer.VB.StrideBytes, nh, new HeadProducts.Operands
+            {
+                X = b.OLat, XHead = (long)t * r, XToken = r, Y = b.AttnOut, YHead = dv, YToken = (long)nh * dv, Tokens = t,
+            }, pool);
+        }
 
         if (Observer != null) Observe("kqv_out", layer.Index, new Span<float>(b.AttnOut, t * nh * dv));
         Mul(layer.Output, new Span<float>(b.AttnOut, t * nh * dv), t, new Span<float>(b.Proj, t * e));

@@ -13,6 +13,8 @@ internal readonly unsafe struct MatrixStack(byte* data, GgmlType type, int rows,
     public int Rows => rows;
     public int Cols => cols;
     public int Count => count;
+    /// <summary>Bytes from one matrix to the next.</summary>
+    public long StrideBytes => strideBytes;
 
     public QuantMatrix this[int index]
     {
