@@ -6,63 +6,8 @@ namespace KimiSharp.Tests.Compute;
 
 public unsafe class FlashLatentAttentionTests
 {
-    /// <summary>
-    /// A paged cache of <c>rows</c> random rows stored as <c>type</c> (pages of <c>pageRows</c> rows after a 64-byte
-    /// offset, Q8_0 rows padded to whole blocks), the queries, and the F32 values the cache holds.
-    /// </summary>
-    private sealed class Problem : IDisposable
-    {
-        private const int PageOffset = 64;
-        public readonly int Heads, Latent, Rope, Row, Rows, PageRows;
-        public readonly GgmlType Type;
-        public readonly nint[] Pages;
-        private readonly GCHandle _pagesHandle;
-        public readonly long RowBytes;
-        /// <summary>What the cache holds, decoded by the scalar reference codecs.</summary>
-        public readonly float[] Stored;
-
-        public Problem(int heads, int latent, int rope, int rows, GgmlType type, int seed, int pageRows = 32)
-        {
-            (Heads, Latent, Rope, Row, Rows, Type, PageRows) = (heads, latent, rope, latent + rope, rows, type, pageRows);
-            var rng = new Random(seed);
-            int stored = KvRowDecoder.StoredLength(type, Row);
-            RowBytes = GgmlTypes.Get(type).RowBytes(stored);
-            Pages = new nint[(rows + pageRows - 1) / pageRows];
-            for (int i = 0; i < Pages.Length; i++)
-                Pages[i] = (nint)NativeMemory.AllocZeroed((nuint)(PageOffset + RowBytes * pageRows));
-            _pagesHandle = GCHandle.Alloc(Pages, GCHandleType.Pinned);
-            Stored = new float[(long)rows * Row];
-            var values = new float[stored];
-            var decoded = new float[stored];
-            for (int j = 0; j < rows; j++)
-            {
-                for (int d = 0; d < Row; d++)
-                    values[d] = (float)(rng.NextDouble() * 2 - 1);
-                var dst = new Span<byte>(View.Row(j), (int)RowBytes);
-                QuantCodecs.Quantize(type, values, dst);
-                QuantCodecs.Dequantize(type, dst, decoded);
-                decoded.AsSpan(0, Row).CopyTo(Stored.AsSpan(j * Row, Row));
-            }
-        }
-
-        public PagedRows View => new((nint*)_pagesHandle.AddrOfPinnedObject(), PageRows, PageOffset, RowBytes, Type, Row, Rows);
-
-        public float[] Queries(int tokens, int seed)
-        {
-            var rng = new Random(seed);
-            return Enumerable.Range(0, tokens * Heads * Row).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
-        }
-
-        public void Dispose()
-        {
-            foreach (var page in Pages)
-                NativeMemory.Free((void*)page);
-            _pagesHandle.Free();
-        }
-    }
-
     /// <summary>Plain softmax attention in double over the stored rows: o[t, h] = Σ_j softmax_j(scale·q·k_j)·k_j[..latent].</summary>
-    private static double[] Reference(Problem p, float[] q, int tokens, int start, float scale)
+    private static double[] Reference(PagedLatentCache p, float[] q, int tokens, int start, float scale)
     {
         var o = new double[p.Heads * tokens * p.Latent];
         var s = new double[start + tokens];
@@ -93,7 +38,7 @@ public unsafe class FlashLatentAttentionTests
         return o;
     }
 
-    private static float[] Run(Problem p, float[] q, int tokens, int start, float scale, SimdLevel level, int threads = 2, int keyBlock = 0)
+    private static float[] Run(PagedLatentCache p, float[] q, int tokens, int start, float scale, SimdLevel level, int threads = 2, int keyBlock = 0)
     {
         var o = new float[p.Heads * tokens * p.Latent];
         using var pool = new WorkerPool(threads);
@@ -146,7 +91,7 @@ public unsafe class FlashLatentAttentionTests
     public void Attention_matches_a_double_precision_softmax_reference(int heads, int latent, int rope, GgmlType type,
         int tokens, int start, int keyBlock, int pageRows)
     {
-        using var p = new Problem(heads, latent, rope, start + tokens, type, seed: heads + latent + start, pageRows);
+        using var p = new PagedLatentCache(heads, latent, rope, start + tokens, type, seed: heads + latent + start, pageRows);
         var q = p.Queries(tokens, seed: 5);
         float scale = 1f / MathF.Sqrt(latent + rope) * 1.5f;
         var expected = Reference(p, q, tokens, start, scale);
@@ -158,7 +103,7 @@ public unsafe class FlashLatentAttentionTests
     [MemberData(nameof(Levels))]
     public void Long_context_decode_and_chunk_match_the_reference(SimdLevel level)
     {
-        using var p = new Problem(8, 64, 16, 4100, GgmlType.F16, seed: 3);
+        using var p = new PagedLatentCache(8, 64, 16, 4100, GgmlType.F16, seed: 3);
         // Sharper scores than random rows give (scale 0.5), so the running max moves across blocks.
         foreach (var (tokens, start) in new[] { (1, 4099), (5, 4095) })
         {
@@ -179,8 +124,8 @@ public unsafe class FlashLatentAttentionTests
     public void A_prefill_chunk_equals_its_tokens_run_one_at_a_time_bit_for_bit(int heads, int latent, int rope, GgmlType type)
     {
         int tokens = heads == 8 ? 29 : 3, start = 50;
-        using var p = new Problem(heads, latent, rope, start + tokens, type, seed: 9);
-        using var paged = new Problem(heads, latent, rope, start + tokens, type, seed: 9, pageRows: 5);
+        using var p = new PagedLatentCache(heads, latent, rope, start + tokens, type, seed: 9);
+        using var paged = new PagedLatentCache(heads, latent, rope, start + tokens, type, seed: 9, pageRows: 5);
         var q = p.Queries(tokens, seed: 2);
         var batch = Run(p, q, tokens, start, 0.3f, FlashLatentAttention.BestLevel, threads: 2);
         for (int t = 0; t < tokens; t++)
@@ -195,7 +140,7 @@ public unsafe class FlashLatentAttentionTests
     [Fact]
     public void Attend_rejects_queries_past_the_cache_and_a_mismatched_scratch()
     {
-        using var p = new Problem(8, 64, 16, 10, GgmlType.F32, seed: 1);
+        using var p = new PagedLatentCache(8, 64, 16, 10, GgmlType.F32, seed: 1);
         var q = p.Queries(4, seed: 1);
         Assert.Contains("cache holds 10 rows", Assert.Throws<ArgumentException>(() => Run(p, q, 4, 7, 1f, SimdLevel.Vector128)).Message);
         using var pool = new WorkerPool(1);
@@ -228,7 +173,7 @@ public unsafe class FlashLatentAttentionTests
     [InlineData(80)]   // padded to 96
     public void Q8_0_rows_decode_to_the_codec_floats(int row)
     {
-        using var p = new Problem(1, row - 16, 16, 5, GgmlType.Q8_0, seed: 4);
+        using var p = new PagedLatentCache(1, row - 16, 16, 5, GgmlType.Q8_0, seed: 4);
         var decoded = new float[KvRowDecoder.StoredLength(GgmlType.Q8_0, row)];
         for (int j = 0; j < 5; j++)
         {

@@ -169,6 +169,8 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
     {
         int e = c.EmbeddingLength, nh = c.HeadCount, dn = c.QkNopeDim, dr = c.RopeDim, dk = c.QkHeadDim;
         int r = c.KvLoraRank, dv = c.ValueHeadDim, row = c.LatentRowLength, half = dr / 2;
+        Span<bool> expanded = segments.Length <= 64 ? stackalloc bool[segments.Length] : new bool[segments.Length];
+        Expanded(segments, expanded);                                        // which segments attend in MHA form
 
         // q = QB · RmsNorm(QA · h)  or  q = Q · h                           [T, H·(Dn+Dr)]
         var q = new Span<float>(b.Q, t * nh * dk);
@@ -217,11 +219,18 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         }
         else
         {
-            // All heads in one product, read from q and written straight into QFull's latent part (no gather, no copy).
-            HeadProducts.Multiply(layer.KB[0], layer.KB.StrideBytes, nh, new HeadProducts.Operands
+            // All heads in one product, read from q and written straight into QFull's latent part (no gather, no copy),
+            // for the tokens of segments that attend in absorbed form (runs of consecutive ones are contiguous rows).
+            for (int i = 0, next = 0; i < segments.Length;)
             {
-                X = b.Q, XHead = dk, XToken = (long)nh * dk, Y = b.QFull, YHead = row, YToken = (long)nh * row, Tokens = t,
-            }, pool);
+                int count = AbsorbedRun(segments, expanded, ref i, ref next, out int runFirst);
+                if (count > 0)
+                    HeadProducts.Multiply(layer.KB[0], layer.KB.StrideBytes, nh, new HeadProducts.Operands
+                    {
+                        X = b.Q + (long)runFirst * nh * dk, XHead = dk, XToken = (long)nh * dk,
+                        Y = b.QFull + (long)runFirst * nh * row, YHead = row, YToken = (long)nh * row, Tokens = count,
+                    }, pool);
+            }
             if (Observer != null) Observe("q_nope_absorbed", layer.Index, new Span<float>(b.QFull, t * nh * row)); // [T, H, R+Dr] here
         }
 
@@ -239,9 +248,13 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         // o_lat[h, t] = softmax(kq_scale · Q·K) · C over each sequence's visible cache rows   [H, T, R]
         if (Observer != null) Observe("Qcur", layer.Index, new Span<float>(b.QFull, t * nh * row));
         first = 0;
-        foreach (var s in segments)
+        for (int i = 0; i < segments.Length; i++)
         {
-            AttendSegment(Rows(s, layer.Index), first, s.TokenCount, s.Start, t, b);
+            var s = segments[i];
+            if (expanded[i])
+                ExpandedAttention(layer, Rows(s, layer.Index), first, s.TokenCount, s.Start, b);   // b.AttnOut rows directly
+            else
+                AttendSegment(Rows(s, layer.Index), first, s.TokenCount, s.Start, t, b);
             first += s.TokenCount;
         }
         if (Observer != null) Observe("kqv", layer.Index, new Span<float>(b.OLat, nh * t * r));
@@ -259,14 +272,65 @@ internal sealed unsafe class DeepSeek2Forward(DeepSeek2Config c, DeepSeek2Weight
         }
         else
         {
-            HeadProducts.Multiply(layer.VB[0], layer.VB.StrideBytes, nh, new HeadProducts.Operands
+            for (int i = 0, next = 0; i < segments.Length;)
             {
-                X = b.OLat, XHead = (long)t * r, XToken = r, Y = b.AttnOut, YHead = dv, YToken = (long)nh * dv, Tokens = t,
-            }, pool);
+                int count = AbsorbedRun(segments, expanded, ref i, ref next, out int runFirst);
+                if (count > 0)
+                    HeadProducts.Multiply(layer.VB[0], layer.VB.StrideBytes, nh, new HeadProducts.Operands
+                    {
+                        X = b.OLat + (long)runFirst * r, XHead = (long)t * r, XToken = r,
+                        Y = b.AttnOut + (long)runFirst * nh * dv, YHead = dv, YToken = (long)nh * dv, Tokens = count,
+                    }, pool);
+            }
         }
 
         if (Observer != null) Observe("kqv_out", layer.Index, new Span<float>(b.AttnOut, t * nh * dv));
         Mul(layer.Output, new Span<float>(b.AttnOut, t * nh * dv), t, new Span<float>(b.Proj, t * e));
+    }
+
+    /// <summary>
+    /// Which segments attend in decompressed (MHA) form: on the default path, unless batch-invariant, for prompt chunks
+    /// long enough that expanding every visible row per head costs less than the absorbed form (see FlashMhaAttention).
+    /// </summary>
+    private void Expanded(ReadOnlySpan<BatchSegment> segments, Span<bool> expanded)
+    {
+        bool allowed = !Exact && !batchInvariant && FlashMhaAttention.Supports(c.QkNopeDim, c.ValueHeadDim);
+        for (int i = 0; i < segments.Length; i++)
+            expanded[i] = allowed && FlashMhaAttention.Pays(segments[i].TokenCount, segments[i].Start + segments[i].TokenCount,
+                c.KvLoraRank, c.QkNopeDim, c.RopeDim, c.ValueHeadDim);
+    }
+
+    /// <summary>The next run of consecutive absorbed-form segments from segment <paramref name="i"/> (step row
+    /// <paramref name="first"/>): its first row and token count (0 at the end); advances past it and one expanded segment.</summary>
+    private static int AbsorbedRun(ReadOnlySpan<BatchSegment> segments, ReadOnlySpan<bool> expanded, ref int i, ref int first, out int runFirst)
+    {
+        runFirst = first;
+        int count = 0;
+        for (; i < segments.Length && !expanded[i]; i++)
+            count += segments[i].TokenCount;
+        first += count;
+        if (i < segments.Length)
+        {
+            first += segments[i].TokenCount;   // skip the expanded segment that ends the run
+            i++;
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// One sequence's prompt chunk in decompressed form: heads' outputs o = W_vb·o_lat written straight to
+    /// b.AttnOut [T][H·Dv] from q_nope (b.Q) and the roped q_pe in b.QFull.
+    /// </summary>
+    private void ExpandedAttention(LayerWeights layer, in PagedRows cache, int first, int count, int start, ForwardBuffers b)
+    {
+        int nh = c.HeadCount, dk = c.QkHeadDim, row = c.LatentRowLength, dv = c.ValueHeadDim;
+        FlashMhaAttention.Attend(new MhaAttentionInput
+        {
+            QueryNope = b.Q + (long)first * nh * dk, NopeTokenStride = (long)nh * dk, NopeHeadStride = dk,
+            QueryRope = b.QFull + (long)first * nh * row + c.KvLoraRank, RopeTokenStride = (long)nh * row, RopeHeadStride = row,
+            Tokens = count, Heads = nh, Nope = c.QkNopeDim, Rope = c.RopeDim, Latent = c.KvLoraRank, Value = dv, Start = start,
+            Scale = c.KqScale, Output = b.AttnOut + (long)first * nh * dv, OutputTokenStride = (long)nh * dv, OutputHeadStride = dv,
+        }, cache, layer.KB[0], layer.KB.StrideBytes, layer.VB[0], layer.VB.StrideBytes, b.Mha, pool);
     }
 
     /// <summary>

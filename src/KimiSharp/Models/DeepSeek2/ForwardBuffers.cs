@@ -101,6 +101,12 @@ internal sealed unsafe class ForwardBuffers : IDisposable
     private int _attentionRows;
     private Compute.FlashAttentionScratch? _flash;
 
+    private Compute.MhaScratch? _mha;
+
+    /// <summary>The decompressed-form chunk kernel's per-worker scratch (long prompt chunks on the default path), on first use.</summary>
+    public Compute.MhaScratch Mha => _mha ??= new Compute.MhaScratch(_workers, Capacity, _config.HeadCount, _config.KvLoraRank,
+        _config.RopeDim, _config.QkNopeDim, _config.ValueHeadDim);
+
     /// <summary>The flash kernel's per-worker tiles (the default path), allocated on first use; exact mode never asks.</summary>
     public Compute.FlashAttentionScratch Flash =>
         _flash ??= new Compute.FlashAttentionScratch(_workers, _config.HeadCount, _config.KvLoraRank, _config.RopeDim);
@@ -149,7 +155,7 @@ internal sealed unsafe class ForwardBuffers : IDisposable
     public float* Shared { get; }
 
     /// <summary>Bytes held (the attention scratch at its current size included).</summary>
-    public long Bytes => _fixedBytes + ((long)ScoreChunks * ScoresPerWorker + KvDecodedLength) * sizeof(float) + (_flash?.Bytes ?? 0);
+    public long Bytes => _fixedBytes + ((long)ScoreChunks * ScoresPerWorker + KvDecodedLength) * sizeof(float) + (_flash?.Bytes ?? 0) + (_mha?.Bytes ?? 0);
 
     private long _fixedBytes;
 
@@ -171,5 +177,7 @@ internal sealed unsafe class ForwardBuffers : IDisposable
         FreeAttention();
         _flash?.Dispose();
         _flash = null;
+        _mha?.Dispose();
+        _mha = null;
     }
 }
