@@ -8,7 +8,7 @@ using KimiSharp.Server.Hosting;
 namespace KimiSharp.Cli.Commands;
 
 /// <summary>
-/// <c>kimi serve</c>: OpenAI- and Anthropic-compatible HTTP APIs over one model (llama-server-like flags).
+/// <c>kimi serve</c>: OpenAI- and Anthropic-compatible HTTP APIs over one model (llama-server-like flags), and a chat page at /.
 /// The listener starts at once and answers /health with "loading" until the model is ready.
 /// </summary>
 public static class ServeCommand
@@ -31,8 +31,10 @@ public static class ServeCommand
         var noEnforce = new Option<bool>("--no-enforce") { Description = "Do not constrain decoding (by default tool calls follow Kimi's format with declared names and schema-valid arguments, and response formats / grammars are enforced)" };
         var batching = new ServeBatchingOptions();
 
+        var noWebUi = new Option<bool>("--no-webui") { Description = "Do not serve the chat page at /" };
+
         var command = new Command("serve", "Serve a model over OpenAI- and Anthropic-compatible HTTP APIs");
-        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose, exact, noEnforce }.Concat(batching.All))
+        foreach (var option in new Option[] { model, host, port, apiKey, ctx, threads, alias, parallel, maxQueue, maxBody, factor, verbose, exact, noEnforce, noWebUi }.Concat(batching.All))
             command.Options.Add(option);
 
         command.SetAction((result, cancellationToken) => CliErrors.GuardAsync(async () =>
@@ -48,6 +50,7 @@ public static class ServeCommand
                     MaxQueuedRequests = result.GetValue(maxQueue),
                     AnthropicTemperatureFactor = result.GetValue(factor),
                     Verbose = result.GetValue(verbose),
+                    WebUi = !result.GetValue(noWebUi),
                 },
                 result.GetValue(ctx),
                 result.GetValue(threads),
@@ -56,7 +59,7 @@ public static class ServeCommand
                 result.GetValue(exact),
                 NoEnforce: result.GetValue(noEnforce)) { Batching = batching.Read(result) };
             await using var running = await StartAsync(settings, Console.Error, cancellationToken);
-            Console.Error.WriteLine($"kimi serve: listening on {running.Server.BaseAddress} (OpenAI: {running.Server.BaseAddress}v1, Anthropic: {running.Server.BaseAddress})");
+            Console.Error.WriteLine($"kimi serve: listening on {running.Server.BaseAddress} (OpenAI: {running.Server.BaseAddress}v1, Anthropic: {running.Server.BaseAddress}{(settings.Server.WebUi ? $", chat page: {running.Server.BaseAddress}" : "")})");
             return await running.RunUntilStoppedAsync(cancellationToken);
         }));
         return command;

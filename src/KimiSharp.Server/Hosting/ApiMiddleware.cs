@@ -16,7 +16,7 @@ internal sealed class ApiMiddleware(RequestDelegate next, ApiKeyCheck keyCheck, 
         var flavor = ApiFlavors.ForPath(context.Request.Path);
         try
         {
-            if (!context.Request.Path.StartsWithSegments("/health") && keyCheck.Check(context.Request) is string refusal)
+            if (!IsPublic(context.Request.Path) && keyCheck.Check(context.Request) is string refusal)
                 throw new ApiException(ApiErrorKind.Authentication, refusal);
 
             await next(context);
@@ -35,10 +35,13 @@ internal sealed class ApiMiddleware(RequestDelegate next, ApiKeyCheck keyCheck, 
         }
         finally
         {
-            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is { } pattern ? pattern.TrimEnd('/') : "unmatched";
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is { } pattern ? (pattern == "/" ? pattern : pattern.TrimEnd('/')) : "unmatched";
             metrics.RecordRequest(route, context.RequestAborted.IsCancellationRequested && context.Response.HasStarted ? 499 : context.Response.StatusCode);
         }
     }
+
+    /// <summary>/health, and the chat page with its assets (it asks for the key itself when the API answers 401).</summary>
+    private static bool IsPublic(PathString path) => path.StartsWithSegments("/health") || WebUi.WebUiEndpoints.IsPagePath(path);
 
     private async Task FailAsync(HttpContext context, Exception e, ApiFlavor flavor)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using KimiSharp.Server.Backend;
+using KimiSharp.Server.WebUi;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -12,7 +13,7 @@ namespace KimiSharp.Server.Hosting;
 
 /// <summary>
 /// The HTTP server: Kestrel with the OpenAI, Anthropic, Ollama and utility routes over one <see cref="IChatBackend"/>
-/// (the routes of <see cref="KimiEndpoints"/>, with the API layer over every path).
+/// (the routes of <see cref="KimiEndpoints"/>, with the API layer over every path), and the chat page at /.
 /// <code>
 /// await using var server = await KimiServer.StartAsync(backend, new ServerOptions { Port = 0 });
 /// // server.BaseAddress → http://127.0.0.1:PORT
@@ -62,6 +63,8 @@ public sealed class KimiServer : IAsyncDisposable
         app.UseMiddleware<ApiMiddleware>();
         app.UseRouting();
         app.MapKimiRoutes(state);
+        if (options.WebUi)
+            app.MapWebUi();
         return app;
     }
 

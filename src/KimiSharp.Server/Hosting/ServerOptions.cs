@@ -33,6 +33,9 @@ public sealed record ServerOptions
     /// <summary>A stream that has sent nothing for this long sends a heartbeat (Anthropic: <c>ping</c>); zero turns them off.</summary>
     public TimeSpan StreamHeartbeat { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Serve the chat page at / (<c>kimi serve --no-webui</c> turns it off).</summary>
+    public bool WebUi { get; init; } = true;
+
     /// <summary>Write request logs to the console.</summary>
     public bool Verbose { get; init; }
 }
