@@ -71,8 +71,11 @@ internal sealed class Sequence
 
     public bool CancelRequested => _cancelRequested;
 
-    /// <summary>Queued → Running; false if it was cancelled while waiting.</summary>
-    public bool TryStart() => Interlocked.CompareExchange(ref _state, Running, Queued) == Queued;
+    /// <summary>
+    /// Queued → Running; false if it was cancelled while waiting. Also true when already started: a new sequence the loop
+    /// started but left waiting for KV memory is started again at its next admission (it must not read as cancelled).
+    /// </summary>
+    public bool TryStart() => Interlocked.CompareExchange(ref _state, Running, Queued) != Done;
 
     /// <summary>Marks the sequence finished; true only for the first caller.</summary>
     public bool TryComplete() => Interlocked.Exchange(ref _state, Done) != Done;

@@ -105,6 +105,31 @@ public sealed class EngineBatchingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_new_request_left_waiting_for_kv_memory_runs_once_memory_frees()
+    {
+        var model = HashModel();
+        model.Gate = new SemaphoreSlim(0);
+        // 8 blocks of 4 tokens: the first request holds 5 of them for its prompt and grows to 7 while it decodes.
+        using var engine = new InferenceEngine(model, Vocabulary, new EngineOptions
+        {
+            ContextLength = 28, MaxActiveSequences = 4, BatchTokens = 32, KvBlockTokens = 4,
+            KvCacheBytes = 8 * 4 * TokenKvRunner.BytesPerToken, PrefixCacheBytes = 0,
+        });
+        int[] first = Prompt(20, 1), second = Prompt(10, 2);
+        var a = engine.Submit(Request(first, 8));
+        await model.Entered.WaitAsync();   // inside the first's prompt step
+        // Needs 3 blocks + 1 of headroom while only 3 are free: it waits, and is looked at again before every step.
+        var b = engine.Submit(Request(second, 4));
+        model.Gate.Release(1000);
+
+        Assert.Equal(Expected(first, 8), (await Run(a)).Tokens);
+        var (tokens, finish) = await Run(b).WaitAsync(TimeSpan.FromSeconds(30));   // was lost: started, then read as cancelled
+        Assert.Equal(Expected(second, 4), tokens);
+        Assert.Equal(FinishReason.Length, finish.Reason);
+        AssertIdle(engine);
+    }
+
+    [Fact]
     public void A_kv_budget_below_one_context_is_refused_with_what_fits()
     {
         var e = Assert.Throws<KvMemoryException>(() => new InferenceEngine(HashModel(), Vocabulary, new EngineOptions
