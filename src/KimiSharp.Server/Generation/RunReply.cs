@@ -9,10 +9,14 @@ namespace KimiSharp.Server.Generation;
 /// </summary>
 public sealed record RunReply(string Reasoning, string Content, IReadOnlyList<TokenLogprob>? Logprobs, IReadOnlyList<AssembledToolCall> ToolCalls, RunFinished Finished)
 {
+    /// <summary>Tokens generated up to the end of the reasoning (0 when none).</summary>
+    public int ReasoningTokens { get; init; }
+
     /// <param name="logprobs">Keep the tokens' log-probabilities (null in the reply otherwise).</param>
     public static async Task<RunReply> CollectAsync(IAsyncEnumerable<RunEvent> run, bool logprobs = false)
     {
         var reasoning = new StringBuilder();
+        int reasoningTokens = 0;
         var content = new StringBuilder();
         var tokens = logprobs ? new List<TokenLogprob>() : null;
         var assembler = new ToolCallAssembler();
@@ -23,6 +27,7 @@ public sealed record RunReply(string Reasoning, string Content, IReadOnlyList<To
             if (item is ReasoningEvent thought)
             {
                 reasoning.Append(thought.Text);
+                reasoningTokens = thought.CompletionTokens;
             }
             else if (item is ContentEvent text)
             {
@@ -38,6 +43,9 @@ public sealed record RunReply(string Reasoning, string Content, IReadOnlyList<To
             calls.AddRange(assembler.Push(item));
         }
 
-        return new RunReply(reasoning.ToString(), content.ToString(), tokens, calls, finished ?? throw new InvalidOperationException("the run ended without a finish event"));
+        return new RunReply(reasoning.ToString(), content.ToString(), tokens, calls, finished ?? throw new InvalidOperationException("the run ended without a finish event"))
+        {
+            ReasoningTokens = reasoningTokens,
+        };
     }
 }

@@ -23,6 +23,7 @@ public static class OpenAiChatStream
             sse.WriteAsync(new ChatCompletionChunk(id, created, model, OpenAiMapping.Fingerprint, [new ChunkChoice(0, delta, lp, finish)], Timings: timings), chunkInfo);
 
         await Send(new ChunkDelta(Role: "assistant", Content: ""));
+        int reasoningTokens = 0;
         try
         {
             await foreach (var item in run)
@@ -30,6 +31,7 @@ public static class OpenAiChatStream
                 switch (item)
                 {
                     case ReasoningEvent thought:
+                        reasoningTokens = thought.CompletionTokens;
                         await Send(new ChunkDelta(ReasoningContent: thought.Text));
                         break;
                     case ContentEvent text:
@@ -46,7 +48,7 @@ public static class OpenAiChatStream
                     case RunFinished done:
                         await Send(new ChunkDelta(), finish: OpenAiMapping.FinishReason(done.Reason), timings: OpenAiMapping.Timings(done));
                         if (includeUsage)
-                            await sse.WriteAsync(new ChatCompletionChunk(id, created, model, OpenAiMapping.Fingerprint, [], OpenAiMapping.Usage(done)), chunkInfo);
+                            await sse.WriteAsync(new ChatCompletionChunk(id, created, model, OpenAiMapping.Fingerprint, [], OpenAiMapping.Usage(done, reasoningTokens)), chunkInfo);
                         break;
                 }
             }

@@ -61,7 +61,7 @@ public static class OpenAiEndpoints
             model,
             OpenAiMapping.Fingerprint,
             [new ChatChoice(0, message, logprobContent is null ? null : new ChoiceLogprobs(logprobContent), OpenAiMapping.FinishReason(done.Reason))],
-            OpenAiMapping.Usage(done),
+            OpenAiMapping.Usage(done, reply.ReasoningTokens),
             OpenAiMapping.Timings(done));
     }
 

@@ -15,8 +15,10 @@ public static class OpenAiMapping
         _ => "stop",
     };
 
-    public static Usage Usage(RunFinished done) =>
-        new(done.PromptTokens, done.CompletionTokens, done.PromptTokens + done.CompletionTokens, new PromptTokensDetails(done.Timings.CachedTokens));
+    /// <param name="reasoningTokens">Tokens generated up to the end of a thinking model's reasoning (0: none).</param>
+    public static Usage Usage(RunFinished done, int reasoningTokens = 0) =>
+        new(done.PromptTokens, done.CompletionTokens, done.PromptTokens + done.CompletionTokens, new PromptTokensDetails(done.Timings.CachedTokens),
+            reasoningTokens > 0 ? new CompletionTokensDetails(reasoningTokens) : null);
 
     public static Timings Timings(RunFinished done)
     {

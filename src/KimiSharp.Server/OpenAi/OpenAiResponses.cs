@@ -41,9 +41,13 @@ public sealed record ToolCallOut(string Id, FunctionOut Function)
 
 public sealed record FunctionOut(string Name, string Arguments);
 
-public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens, PromptTokensDetails? PromptTokensDetails = null);
+/// <param name="CompletionTokensDetails">A thinking model's reasoning tokens (omitted when nothing was reasoned).</param>
+public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens, PromptTokensDetails? PromptTokensDetails = null,
+    CompletionTokensDetails? CompletionTokensDetails = null);
 
 public sealed record PromptTokensDetails(int CachedTokens);
+
+public sealed record CompletionTokensDetails(int ReasoningTokens);
 
 /// <summary>llama-server style timings (milliseconds and tokens per second).</summary>
 public sealed record Timings(int PromptN, double PromptMs, double PromptPerSecond, int PredictedN, double PredictedMs, double PredictedPerSecond, int CacheN);

@@ -122,9 +122,12 @@ public sealed class ThinkingModelTests(ThinkingEngineServerFixture fixture) : IC
             model = "kimi-thinking",
             messages = new[] { new { role = "user", content = "What is 2+2? Please think step by step." } },
         });
-        var message = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("choices")[0].GetProperty("message");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var message = body.GetProperty("choices")[0].GetProperty("message");
         Assert.Equal(Reasoning, message.GetProperty("reasoning_content").GetString());
         Assert.Equal("The answer is 4.", message.GetProperty("content").GetString());
+        var usage = body.GetProperty("usage"); // reasoning tokens counted apart, as OpenAI's reasoning models report them
+        Assert.InRange(usage.GetProperty("completion_tokens_details").GetProperty("reasoning_tokens").GetInt32(), 1, usage.GetProperty("completion_tokens").GetInt32() - 1);
 
         // The official SDK reads the answer; streamed deltas carry the same split.
         var content = new StringBuilder();
